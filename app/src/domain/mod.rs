@@ -1,0 +1,6 @@
+//! Pure rental-domain logic (periods in the business time zone, prices, late fees): plain
+//! functions over plain types, unit-tested without a database.
+
+pub mod late_fee;
+pub mod period;
+pub mod pricing;

@@ -1,0 +1,58 @@
+//! The one error type the pages and server functions share. Its messages are written for the
+//! customer; the cause of an internal error is logged on the server with the request id, and
+//! only the id travels to the browser.
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// Something the customer asked for does not exist (or is not theirs to see).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request itself is wrong in a way the customer can fix.
+    #[error("{0}")]
+    Invalid(String),
+    /// We are overloaded (no database connection free in time); retrying shortly will work.
+    #[error("The shop is very busy right now. Please try again in a few seconds.")]
+    Busy,
+    /// Our fault. The details are in the server log under this request id.
+    #[error("Sorry, something went wrong on our side. If it keeps happening, please quote reference {request_id}.")]
+    Internal { request_id: String },
+    /// The browser could not reach the server or understand its answer.
+    #[error("We couldn't reach the shop. Please check your connection and try again.")]
+    Network,
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Request(_)
+            | ServerFnErrorErr::Deserialization(_)
+            | ServerFnErrorErr::Response(_) => AppError::Network,
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => AppError::Invalid(
+                "That request was not understood. Please reload the page and try again.".into(),
+            ),
+            _ => AppError::Internal {
+                request_id: "unknown".into(),
+            },
+        }
+    }
+}
+
+impl AppError {
+    pub fn title(&self) -> &'static str {
+        match self {
+            AppError::NotFound(_) => "Not found",
+            AppError::Invalid(_) => "Please check your request",
+            AppError::Busy => "Busy",
+            AppError::Internal { .. } => "Something went wrong",
+            AppError::Network => "Connection problem",
+        }
+    }
+}

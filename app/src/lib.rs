@@ -1,0 +1,103 @@
+//! The rentwise web app: routes, pages and server functions, compiled twice — for the server
+//! (`ssr`, with the database layer) and for the browser (`hydrate`).
+
+pub mod catalog;
+pub mod domain;
+pub mod error;
+pub mod model;
+pub mod money;
+pub mod product;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+pub mod ui;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes, A},
+    path, SsrMode,
+};
+
+/// The HTML document around the app; rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    // Effects run only in the browser, after hydration: the marker tells tests (and curious
+    // people) that the page is interactive.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/rentwise.css" />
+        <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
+        <Meta name="description" content="Rent outdoor gear, cameras, tools and party equipment by the hour, day or week." />
+        <Title formatter=|text: String| if text.is_empty() { "rentwise".to_owned() } else { format!("{text} · rentwise") } />
+        <Router>
+            <SiteHeader />
+            <main id="main">
+                <Routes fallback=|| view! { <NotFound /> }>
+                    <Route path=path!("") view=catalog::CatalogPage ssr=SsrMode::Async />
+                    <Route path=path!("/rentals/:slug") view=product::ProductPage ssr=SsrMode::Async />
+                </Routes>
+            </main>
+            <footer class="site-footer">
+                <p>"rentwise · Rental shop · Open Mon–Sat 08:00–18:00"</p>
+            </footer>
+        </Router>
+    }
+}
+
+#[component]
+fn SiteHeader() -> impl IntoView {
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <header class="site-header">
+            <A href="/" attr:class="brand">
+                <span class="brand-mark" aria-hidden="true">"◆"</span>
+                " rentwise"
+            </A>
+            <nav aria-label="Main">
+                <A href="/">"Catalog"</A>
+            </nav>
+        </header>
+    }
+}
+
+/// The page for a path we do not know; the server answers it with 404.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Page not found" />
+        <section class="notice">
+            <h1>"Page not found"</h1>
+            <p>"We couldn't find that page. It may have moved, or the link may be mistyped."</p>
+            <p><A href="/">"Browse the catalog"</A></p>
+        </section>
+    }
+}

@@ -1,0 +1,41 @@
+//! Small pieces of interface shared by several pages.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+/// A customer-facing error: a heading, the message, and a way on.
+#[component]
+pub fn ErrorNotice(error: AppError) -> impl IntoView {
+    let title = error.title();
+    view! {
+        <Title text=title />
+        <section class="notice" role="alert">
+            <h1>{title}</h1>
+            <p>{error.to_string()}</p>
+            <p><A href="/">"Back to the catalog"</A></p>
+        </section>
+    }
+}
+
+/// A tidy stand-in until product photos exist: the item's initials on a colour derived from
+/// its name, so tiles are told apart at a glance.
+#[component]
+pub fn PhotoPlaceholder(name: String) -> impl IntoView {
+    let hue = name
+        .bytes()
+        .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % 360;
+    let initials: String = name
+        .split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .filter(|c| c.is_alphanumeric())
+        .take(2)
+        .collect();
+    view! {
+        <div class="photo-placeholder" style=format!("--hue: {hue}") aria-hidden="true">
+            <span>{initials}</span>
+        </div>
+    }
+}

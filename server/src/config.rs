@@ -1,0 +1,316 @@
+//! Configuration from environment variables, with defaults. A bad value stops startup with a
+//! message naming the variable and the form it accepts. Secrets never print.
+
+use std::{fmt, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
+
+/// A value that must not reach logs (passwords inside URLs).
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{name}={value:?} is not valid: expected {accepted}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub value: String,
+    pub accepted: &'static str,
+}
+
+#[derive(Clone, Debug)]
+pub struct PoolConfig {
+    pub min_connections: u32,
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+    pub max_lifetime: Duration,
+    /// Connections idle longer than this are pinged before use; fresher ones are not.
+    pub stale_after: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: Secret,
+    pub pool: PoolConfig,
+    pub data_dir: PathBuf,
+    pub site_root: PathBuf,
+    pub time_zone: chrono_tz::Tz,
+    pub currency: String,
+    pub smtp_url: Option<Secret>,
+    pub image_cache_bytes: u64,
+    pub log: String,
+    pub demo_data: bool,
+}
+
+/// Every variable the server reads: name, default, accepted form. The README's table is this.
+pub const VARIABLES: &[(&str, &str, &str)] = &[
+    (
+        "RENTWISE_LISTEN",
+        "127.0.0.1:3000",
+        "an address and port such as 127.0.0.1:3000",
+    ),
+    (
+        "DATABASE_URL",
+        "postgres://postgres@127.0.0.1:5432/rentwise",
+        "a postgres:// URL",
+    ),
+    (
+        "RENTWISE_DB_MIN_CONNECTIONS",
+        "20",
+        "a whole number of connections kept warm",
+    ),
+    (
+        "RENTWISE_DB_MAX_CONNECTIONS",
+        "50",
+        "a whole number ≥ the minimum, at least 1",
+    ),
+    (
+        "RENTWISE_DB_ACQUIRE_TIMEOUT_MS",
+        "1000",
+        "milliseconds, 1 to 60000",
+    ),
+    (
+        "RENTWISE_DB_MAX_LIFETIME_SECS",
+        "3600",
+        "seconds, at least 1",
+    ),
+    (
+        "RENTWISE_DB_STALE_AFTER_SECS",
+        "10",
+        "seconds of idleness after which a connection is checked",
+    ),
+    (
+        "RENTWISE_DATA_DIR",
+        ".data",
+        "a directory path (created if missing)",
+    ),
+    (
+        "RENTWISE_SITE_ROOT",
+        "target/site",
+        "the directory holding the built pkg/ and public files",
+    ),
+    (
+        "RENTWISE_TIME_ZONE",
+        "Europe/Brussels",
+        "an IANA time zone name such as Europe/Brussels",
+    ),
+    (
+        "RENTWISE_CURRENCY",
+        "EUR",
+        "a three-letter ISO 4217 code such as EUR",
+    ),
+    (
+        "SMTP_URL",
+        "(unset: emails go to the outbox folder)",
+        "an smtp:// or smtps:// URL",
+    ),
+    ("RENTWISE_IMAGE_CACHE_MB", "500", "megabytes, at least 1"),
+    (
+        "RENTWISE_LOG",
+        "info",
+        "a tracing filter such as info or rentwise=debug,info",
+    ),
+    (
+        "RENTWISE_DEMO_DATA",
+        "true",
+        "true or false: load demo data into an empty database",
+    ),
+];
+
+fn default_of(name: &str) -> &'static str {
+    VARIABLES
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, default, _)| *default)
+        .expect("every variable read is listed in VARIABLES")
+}
+
+fn accepted_of(name: &str) -> &'static str {
+    VARIABLES
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, _, accepted)| *accepted)
+        .expect("every variable read is listed in VARIABLES")
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let raw = |name: &'static str| -> (String, bool) {
+            match lookup(name).filter(|v| !v.trim().is_empty()) {
+                Some(value) => (value.trim().to_owned(), true),
+                None => (default_of(name).to_owned(), false),
+            }
+        };
+        let fail = |name: &'static str, value: String| ConfigError {
+            name,
+            value,
+            accepted: accepted_of(name),
+        };
+        let parse = |name: &'static str| -> Result<(String, u64), ConfigError> {
+            let (value, _) = raw(name);
+            let number = u64::from_str(&value).map_err(|_| fail(name, value.clone()))?;
+            Ok((value, number))
+        };
+        let bounded = |name: &'static str, min: u64, max: u64| -> Result<u64, ConfigError> {
+            let (value, number) = parse(name)?;
+            if (min..=max).contains(&number) {
+                Ok(number)
+            } else {
+                Err(fail(name, value))
+            }
+        };
+        let as_u32 = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+
+        let (listen_raw, _) = raw("RENTWISE_LISTEN");
+        let listen =
+            SocketAddr::from_str(&listen_raw).map_err(|_| fail("RENTWISE_LISTEN", listen_raw))?;
+
+        let (database_url, _) = raw("DATABASE_URL");
+        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            // Never echo the value: it may hold a password.
+            return Err(fail("DATABASE_URL", "(hidden)".into()));
+        }
+
+        let min_connections = as_u32(bounded("RENTWISE_DB_MIN_CONNECTIONS", 0, 10_000)?);
+        let (max_raw, _) = raw("RENTWISE_DB_MAX_CONNECTIONS");
+        let max_connections = as_u32(bounded("RENTWISE_DB_MAX_CONNECTIONS", 1, 10_000)?);
+        if max_connections < min_connections {
+            return Err(fail("RENTWISE_DB_MAX_CONNECTIONS", max_raw));
+        }
+        let pool = PoolConfig {
+            min_connections,
+            max_connections,
+            acquire_timeout: Duration::from_millis(bounded(
+                "RENTWISE_DB_ACQUIRE_TIMEOUT_MS",
+                1,
+                60_000,
+            )?),
+            max_lifetime: Duration::from_secs(bounded(
+                "RENTWISE_DB_MAX_LIFETIME_SECS",
+                1,
+                u64::from(u32::MAX),
+            )?),
+            stale_after: Duration::from_secs(bounded("RENTWISE_DB_STALE_AFTER_SECS", 0, 86_400)?),
+        };
+
+        let (tz_raw, _) = raw("RENTWISE_TIME_ZONE");
+        let time_zone =
+            chrono_tz::Tz::from_str(&tz_raw).map_err(|_| fail("RENTWISE_TIME_ZONE", tz_raw))?;
+
+        let (currency, _) = raw("RENTWISE_CURRENCY");
+        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+            return Err(fail("RENTWISE_CURRENCY", currency));
+        }
+
+        let smtp_url = match raw("SMTP_URL") {
+            (value, true) => {
+                if !(value.starts_with("smtp://") || value.starts_with("smtps://")) {
+                    return Err(fail("SMTP_URL", "(hidden)".into()));
+                }
+                Some(Secret::new(value))
+            }
+            (_, false) => None,
+        };
+
+        let image_cache_bytes = bounded("RENTWISE_IMAGE_CACHE_MB", 1, 1 << 30)? * 1024 * 1024;
+
+        let (demo_raw, _) = raw("RENTWISE_DEMO_DATA");
+        let demo_data = match demo_raw.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            _ => return Err(fail("RENTWISE_DEMO_DATA", demo_raw)),
+        };
+
+        let (log, _) = raw("RENTWISE_LOG");
+        if tracing_subscriber::EnvFilter::try_new(&log).is_err() {
+            return Err(fail("RENTWISE_LOG", log));
+        }
+
+        Ok(Config {
+            listen,
+            database_url: Secret::new(database_url),
+            pool,
+            data_dir: PathBuf::from(raw("RENTWISE_DATA_DIR").0),
+            site_root: PathBuf::from(raw("RENTWISE_SITE_ROOT").0),
+            time_zone,
+            currency,
+            smtp_url,
+            image_cache_bytes,
+            log,
+            demo_data,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_seed_system() {
+        let config = config(&[]).expect("defaults are valid");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.pool.min_connections, 20);
+        assert_eq!(config.pool.max_connections, 50);
+        assert_eq!(config.pool.max_lifetime, Duration::from_secs(3600));
+        assert_eq!(config.image_cache_bytes, 500 * 1024 * 1024);
+        assert_eq!(config.time_zone, chrono_tz::Europe::Brussels);
+        assert!(config.smtp_url.is_none());
+    }
+
+    #[test]
+    fn bad_values_name_the_variable_and_the_form() {
+        let cases = [
+            ("RENTWISE_LISTEN", "localhost"),
+            ("RENTWISE_DB_MAX_CONNECTIONS", "lots"),
+            ("RENTWISE_DB_MAX_CONNECTIONS", "5"), // below the default minimum of 20
+            ("RENTWISE_TIME_ZONE", "Mars/Olympus"),
+            ("RENTWISE_CURRENCY", "euro"),
+            ("RENTWISE_DEMO_DATA", "maybe"),
+            ("RENTWISE_DB_ACQUIRE_TIMEOUT_MS", "0"),
+        ];
+        for (name, value) in cases {
+            let err = config(&[(name, value)]).expect_err(name);
+            assert_eq!(err.name, name);
+            assert!(err.to_string().starts_with(&format!("{name}=")), "{err}");
+            assert!(err.to_string().contains("expected"), "{err}");
+        }
+    }
+
+    #[test]
+    fn database_url_is_never_echoed() {
+        let err =
+            config(&[("DATABASE_URL", "mysql://user:hunter2@db/x")]).expect_err("not postgres");
+        assert!(!err.to_string().contains("hunter2"));
+        let ok = config(&[("DATABASE_URL", "postgres://user:hunter2@db/x")]).expect("postgres URL");
+        assert!(!format!("{ok:?}").contains("hunter2"));
+    }
+}

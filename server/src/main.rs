@@ -1,0 +1,88 @@
+//! `server`: runs the rentwise shop. Configuration comes from the environment (see README).
+
+use server::config::{Config, VARIABLES};
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+fn usage() -> String {
+    let mut text = String::from(
+        "rentwise server\n\nUSAGE:\n  server            serve the shop\n  server --help     this text\n\nENVIRONMENT:\n",
+    );
+    for (name, default, accepted) in VARIABLES {
+        text.push_str(&format!("  {name:<32} default {default}; {accepted}\n"));
+    }
+    text
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        None | Some("serve") => {}
+        Some("-h" | "--help" | "help") => {
+            print!("{}", usage());
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => {
+            eprintln!("server: unknown command {other:?}\n\n{}", usage());
+            return ExitCode::from(2);
+        }
+    }
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("rentwise: configuration error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::new(&config.log))
+        .init();
+
+    let ready = match server::prepare(&config).await {
+        Ok(ready) => ready,
+        Err(err) => {
+            eprintln!("rentwise: cannot start: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let address = ready
+        .listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    tracing::info!(
+        startup_ms = ready.started.elapsed().as_millis() as u64,
+        "ready"
+    );
+    println!("rentwise is serving on http://{address}");
+    match server::serve(ready, shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("rentwise: server error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: draining in-flight requests");
+}
