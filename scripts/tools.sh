@@ -61,7 +61,7 @@ ensure_wasm_opt() {
   # npm's binaryen works; Debian's binaryen 108 silently breaks hydration, so never use it.
   local dir="$TOOLS/binaryen"
   if [ ! -x "$dir/node_modules/.bin/wasm-opt" ]; then
-    apt_install nodejs npm
+    ensure_node
     log "npm install binaryen@$BINARYEN_NPM_VERSION"
     mkdir -p "$dir"
     npm install --silent --no-audit --no-fund --prefix "$dir" "binaryen@$BINARYEN_NPM_VERSION" >/dev/null
@@ -69,8 +69,13 @@ ensure_wasm_opt() {
   export PATH="$dir/node_modules/.bin:$PATH"
 }
 
+ensure_node() {
+  command -v npm >/dev/null && command -v node >/dev/null && return 0
+  apt_install nodejs npm
+}
+
 ensure_build_tools() {
-  command -v node >/dev/null || apt_install nodejs npm
+  ensure_node
   ensure_wasm_target
   ensure_wasm_bindgen
   ensure_wasm_opt
@@ -78,6 +83,7 @@ ensure_build_tools() {
 }
 
 ensure_browser_tools() {
+  ensure_node
   apt_install chromium
   if [ ! -d "$ROOT/end2end/node_modules/@playwright/test" ]; then
     log "npm ci (end2end)"

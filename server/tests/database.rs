@@ -1,0 +1,115 @@
+//! Migrations and demo data against a real PostgreSQL: repeatable, and nothing is lost.
+
+use sqlx::PgPool;
+
+#[sqlx::test(migrations = false)]
+async fn migrations_and_demo_data_are_idempotent(pool: PgPool) {
+    server::database::migrate(&pool)
+        .await
+        .expect("first migration");
+    assert!(server::demo::seed_if_empty(&pool).await.expect("seed"));
+    let count = |pool: PgPool| async move {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM products")
+            .fetch_one(&pool)
+            .await
+            .expect("count")
+    };
+    let before = count(pool.clone()).await;
+    assert!(
+        before >= 60,
+        "demo catalog has at least 60 products, got {before}"
+    );
+
+    server::database::migrate(&pool)
+        .await
+        .expect("second migration applies nothing");
+    assert!(!server::demo::seed_if_empty(&pool)
+        .await
+        .expect("second seed"));
+    assert_eq!(count(pool.clone()).await, before);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn demo_catalog_reads_like_a_shop(pool: PgPool) {
+    server::demo::seed_if_empty(&pool).await.expect("seed");
+    let categories = app::ssr::catalog_db::categories(&pool)
+        .await
+        .expect("categories");
+    assert!(categories.len() >= 6);
+    assert!(categories.iter().all(|c| c.product_count >= 8));
+    let (page, total) = app::ssr::catalog_db::product_page(&pool, None, 1, 24)
+        .await
+        .expect("page");
+    assert_eq!(page.len(), 24);
+    assert!(total >= 60);
+    // Sorted by name, so page two starts after page one ends.
+    let (page2, _) = app::ssr::catalog_db::product_page(&pool, None, 2, 24)
+        .await
+        .expect("page 2");
+    assert!(page[23].name <= page2[0].name);
+    let (beyond, total_beyond) = app::ssr::catalog_db::product_page(&pool, None, 100, 24)
+        .await
+        .expect("page 100");
+    assert!(beyond.is_empty());
+    assert_eq!(
+        total_beyond, total,
+        "the total is known even past the last page"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn connecting_to_a_missing_database_creates_it(
+    _: sqlx::postgres::PgPoolOptions,
+    connect: sqlx::postgres::PgConnectOptions,
+) {
+    let name = format!("rentwise_create_{}", std::process::id());
+    let url = format!(
+        "postgres://{}@{}:{}/{}",
+        connect.get_username(),
+        connect.get_host(),
+        connect.get_port(),
+        name
+    );
+    let config = server::config::PoolConfig {
+        min_connections: 0,
+        max_connections: 2,
+        acquire_timeout: std::time::Duration::from_secs(5),
+        max_lifetime: std::time::Duration::from_secs(60),
+        stale_after: std::time::Duration::from_secs(1),
+    };
+    let pool = server::database::connect(&server::config::Secret::new(url.clone()), &config)
+        .await
+        .expect("connect creates the database");
+    let one: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&pool)
+        .await
+        .expect("query");
+    assert_eq!(one, 1);
+    pool.close().await;
+    use sqlx::migrate::MigrateDatabase;
+    sqlx::Postgres::drop_database(&url).await.expect("clean up");
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_one_clear_error() {
+    let config = server::config::PoolConfig {
+        min_connections: 0,
+        max_connections: 1,
+        acquire_timeout: std::time::Duration::from_secs(2),
+        max_lifetime: std::time::Duration::from_secs(60),
+        stale_after: std::time::Duration::from_secs(1),
+    };
+    // Port 9 (discard) has no PostgreSQL on it.
+    let url = server::config::Secret::new("postgres://someone:secret@127.0.0.1:9/shop");
+    let err = server::database::connect(&url, &config)
+        .await
+        .expect_err("nothing listens there");
+    let message = err.to_string();
+    assert!(
+        message.starts_with("cannot reach PostgreSQL at someone@127.0.0.1:9/shop"),
+        "{message}"
+    );
+    assert!(message.contains("Check DATABASE_URL"), "{message}");
+    assert!(!message.contains("secret"), "{message}");
+    assert!(!message.contains('\n'), "{message}");
+}
