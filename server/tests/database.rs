@@ -1,9 +1,14 @@
 //! Migrations and demo data against a real PostgreSQL: repeatable, and nothing is lost.
 
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
+mod common;
+use common::test_pool;
+
 #[sqlx::test(migrations = false)]
-async fn migrations_and_demo_data_are_idempotent(pool: PgPool) {
+async fn migrations_and_demo_data_are_idempotent(_: PgPoolOptions, connect: PgConnectOptions) {
+    let pool = test_pool(connect).await;
     server::database::migrate(&pool)
         .await
         .expect("first migration");
@@ -27,10 +32,12 @@ async fn migrations_and_demo_data_are_idempotent(pool: PgPool) {
         .await
         .expect("second seed"));
     assert_eq!(count(pool.clone()).await, before);
+    pool.close().await;
 }
 
 #[sqlx::test(migrations = "../migrations")]
-async fn demo_catalog_reads_like_a_shop(pool: PgPool) {
+async fn demo_catalog_reads_like_a_shop(_: PgPoolOptions, connect: PgConnectOptions) {
+    let pool = test_pool(connect).await;
     server::demo::seed_if_empty(&pool).await.expect("seed");
     let categories = app::ssr::catalog_db::categories(&pool)
         .await

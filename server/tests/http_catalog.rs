@@ -3,12 +3,16 @@
 
 mod common;
 
-use common::{spawn_app, spawn_app_without_data};
+use common::{spawn_app, spawn_app_without_data, test_pool};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::time::{Duration, Instant};
 
 #[sqlx::test(migrations = "../migrations")]
-async fn catalog_page_lists_published_products_from_the_database(pool: sqlx::PgPool) {
+async fn catalog_page_lists_published_products_from_the_database(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let pool = test_pool(connect).await;
     let app = spawn_app(pool.clone()).await;
     let response = app.client.get(app.url("/")).send().await.expect("GET /");
     assert_eq!(response.status(), 200);
@@ -40,10 +44,12 @@ async fn catalog_page_lists_published_products_from_the_database(pool: sqlx::PgP
         product_html.contains(&format!("<h1>{}</h1>", name.replace('&', "&amp;"))),
         "{product_html}"
     );
+    app.finish().await;
 }
 
 #[sqlx::test(migrations = "../migrations")]
-async fn unpublished_and_unknown_products_are_404(pool: sqlx::PgPool) {
+async fn unpublished_and_unknown_products_are_404(_: PgPoolOptions, connect: PgConnectOptions) {
+    let pool = test_pool(connect).await;
     let app = spawn_app(pool.clone()).await;
     let slug: String = sqlx::query_scalar("UPDATE products SET published = false WHERE id = (SELECT min(id) FROM products) RETURNING slug")
         .fetch_one(&pool)
@@ -70,10 +76,12 @@ async fn unpublished_and_unknown_products_are_404(pool: sqlx::PgPool) {
         !html.contains(&format!("/rentals/{slug}\"")),
         "unpublished product still listed"
     );
+    app.finish().await;
 }
 
 #[sqlx::test(migrations = "../migrations")]
-async fn bad_query_parameters_get_a_clear_4xx(pool: sqlx::PgPool) {
+async fn bad_query_parameters_get_a_clear_4xx(_: PgPoolOptions, connect: PgConnectOptions) {
+    let pool = test_pool(connect).await;
     let app = spawn_app(pool).await;
     for (path, status, sentence) in [
         (
@@ -112,16 +120,19 @@ async fn bad_query_parameters_get_a_clear_4xx(pool: sqlx::PgPool) {
         .await
         .expect("body")
         .contains("Nothing to show on this page."));
+    app.finish().await;
 }
 
 #[sqlx::test(migrations = "../migrations")]
-async fn empty_catalog_says_so(pool: sqlx::PgPool) {
+async fn empty_catalog_says_so(_: PgPoolOptions, connect: PgConnectOptions) {
+    let pool = test_pool(connect).await;
     let app = spawn_app_without_data(pool).await;
     let response = app.client.get(app.url("/")).send().await.expect("GET /");
     assert_eq!(response.status(), 200);
     let html = response.text().await.expect("body");
     assert!(html.contains("0 items · page 1 of 1"), "{html}");
     assert!(html.contains("Nothing to show on this page."));
+    app.finish().await;
 }
 
 /// With every connection taken, a page answers 503 + Retry-After as soon as the acquire timeout
@@ -173,4 +184,5 @@ async fn pool_exhaustion_answers_503_with_retry_after(_: PgPoolOptions, connect:
         .await
         .expect("GET / after release");
     assert_eq!(response.status(), 200);
+    app.finish().await;
 }

@@ -1,21 +1,52 @@
 //! Test harness: starts the real router on a free port against the test's own database.
+//!
+//! Tests take `PgConnectOptions` from `#[sqlx::test]` and build their own pool: pools that
+//! `#[sqlx::test]` injects borrow permits from one process-wide master pool, which deadlocks
+//! when a test's server holds connections while another test waits (sqlx issue 2567).
 
 use server::config::Config;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
+use std::time::Duration;
+
+/// A pool of the test's own database, sized like a small production pool.
+#[allow(dead_code)]
+pub async fn test_pool(connect: PgConnectOptions) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(5)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(connect)
+        .await
+        .expect("connect to the test database")
+}
 use std::net::SocketAddr;
 
 pub struct TestApp {
     pub address: SocketAddr,
     pub client: reqwest::Client,
+    pool: PgPool,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<()>,
 }
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.address, path)
     }
+
+    /// Stops the server and closes its pool, so the test database can be dropped at once
+    /// (PostgreSQL waits 5 s for open sessions before refusing a DROP DATABASE).
+    #[allow(dead_code)]
+    pub async fn finish(self) {
+        drop(self.client);
+        let _ = self.shutdown.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.server).await;
+        self.pool.close().await;
+    }
 }
 
 /// Migrations are applied by `#[sqlx::test]`; this loads the demo catalog and serves.
+#[allow(dead_code)]
 pub async fn spawn_app(pool: PgPool) -> TestApp {
     server::demo::seed_if_empty(&pool)
         .await
@@ -23,26 +54,34 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
     spawn_app_without_data(pool).await
 }
 
+#[allow(dead_code)]
 pub async fn spawn_app_without_data(pool: PgPool) -> TestApp {
     let config =
         Config::from_lookup(|name| (name == "RENTWISE_LISTEN").then(|| "127.0.0.1:0".to_owned()))
             .expect("test configuration is valid");
     let router = server::http::router(server::http::AppState {
         leptos_options: server::leptos_options(&config),
-        pool,
+        pool: pool.clone(),
         currency: config.currency.clone(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a free port");
     let address = listener.local_addr().expect("bound address");
-    tokio::spawn(async move {
+    let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
         axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stop.await;
+            })
             .await
             .expect("test server runs");
     });
     TestApp {
         address,
+        pool,
+        shutdown,
+        server,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
