@@ -27,7 +27,7 @@ test('category filter and pagination keep shareable URLs', async ({ page }) => {
   await filter.click();
   await expect(page).toHaveURL(/\?category=[a-z0-9-]+$/);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText(category);
-  for (const label of await page.locator('.product-category').allInnerTexts()) {
+  for (const label of await page.locator('.product-category').allTextContents()) {
     expect(label.trim()).toBe(category);
   }
 
