@@ -30,7 +30,7 @@ pub fn PhotoPlaceholder(name: String) -> impl IntoView {
     let initials: String = name
         .split_whitespace()
         .filter_map(|w| w.chars().next())
-        .filter(|c| c.is_alphanumeric())
+        .filter(|c| c.is_alphabetic())
         .take(2)
         .collect();
     view! {

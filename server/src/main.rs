@@ -1,7 +1,7 @@
 //! `server`: runs the rentwise shop. Configuration comes from the environment (see README).
 
 use server::config::{Config, VARIABLES};
-use std::process::ExitCode;
+use std::{io::Write, process::ExitCode};
 use tracing_subscriber::EnvFilter;
 
 fn usage() -> String {
@@ -37,6 +37,7 @@ async fn main() -> ExitCode {
     };
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new(&config.log))
+        .with_writer(std::io::stderr)
         .init();
 
     let ready = match server::prepare(&config).await {
@@ -55,7 +56,8 @@ async fn main() -> ExitCode {
         startup_ms = ready.started.elapsed().as_millis() as u64,
         "ready"
     );
-    println!("rentwise is serving on http://{address}");
+    // Not println!: a closed stdout (`| head`) must not take the server down.
+    let _ = writeln!(std::io::stdout(), "rentwise is serving on http://{address}");
     match server::serve(ready, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -4,13 +4,15 @@
 //! `#[sqlx::test]` injects borrow permits from one process-wide master pool, which deadlocks
 //! when a test's server holds connections while another test waits (sqlx issue 2567).
 
+// Each test binary uses a different part of the harness.
+#![allow(dead_code)]
+
 use server::config::Config;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use std::time::Duration;
 
 /// A pool of the test's own database, sized like a small production pool.
-#[allow(dead_code)]
 pub async fn test_pool(connect: PgConnectOptions) -> PgPool {
     PgPoolOptions::new()
         .max_connections(5)
@@ -36,7 +38,6 @@ impl TestApp {
 
     /// Stops the server and closes its pool, so the test database can be dropped at once
     /// (PostgreSQL waits 5 s for open sessions before refusing a DROP DATABASE).
-    #[allow(dead_code)]
     pub async fn finish(self) {
         drop(self.client);
         let _ = self.shutdown.send(());
@@ -46,7 +47,6 @@ impl TestApp {
 }
 
 /// Migrations are applied by `#[sqlx::test]`; this loads the demo catalog and serves.
-#[allow(dead_code)]
 pub async fn spawn_app(pool: PgPool) -> TestApp {
     server::demo::seed_if_empty(&pool)
         .await
@@ -54,7 +54,6 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
     spawn_app_without_data(pool).await
 }
 
-#[allow(dead_code)]
 pub async fn spawn_app_without_data(pool: PgPool) -> TestApp {
     let config =
         Config::from_lookup(|name| (name == "RENTWISE_LISTEN").then(|| "127.0.0.1:0".to_owned()))
