@@ -17,7 +17,7 @@ pub async fn get_catalog(
     page: Option<String>,
 ) -> Result<CatalogView, AppError> {
     use crate::model::{page_count, CATALOG_PAGE_SIZE};
-    use crate::ssr::{catalog_db, db_error, invalid, not_found, shop};
+    use crate::ssr::{db_error, invalid, not_found, shop};
 
     let page = match page.as_deref().map(str::trim) {
         None | Some("") => 1,
@@ -31,7 +31,8 @@ pub async fn get_catalog(
         },
     };
     let shop = shop()?;
-    let categories = catalog_db::categories(&shop.pool).await.map_err(db_error)?;
+    let catalog = shop.catalog.snapshot(&shop.pool).await.map_err(db_error)?;
+    let categories = catalog.categories().to_vec();
     let category = match category.as_deref().filter(|c| !c.is_empty()) {
         None => None,
         Some(slug) => match categories.iter().find(|c| c.slug == slug) {
@@ -39,14 +40,11 @@ pub async fn get_catalog(
             None => return Err(not_found("We have no category by that name.")),
         },
     };
-    let (products, total_products) = catalog_db::product_page(
-        &shop.pool,
+    let (products, total_products) = catalog.page(
         category.as_ref().map(|c| c.slug.as_str()),
         page,
         CATALOG_PAGE_SIZE,
-    )
-    .await
-    .map_err(db_error)?;
+    );
     Ok(CatalogView {
         products,
         categories,

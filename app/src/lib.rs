@@ -12,28 +12,55 @@ pub mod ssr;
 pub mod ui;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
     path, SsrMode,
 };
 
+/// Where the built stylesheet, JS glue and wasm are served. Release builds hash the file
+/// names (so they can be cached forever); the server reads the hashes once at startup.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteAssets {
+    pub css: String,
+    pub js: String,
+    pub wasm: String,
+}
+
 /// The HTML document around the app; rendered on the server only.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+pub fn shell(options: LeptosOptions, assets: SiteAssets) -> impl IntoView {
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="stylesheet" href=assets.css.clone() />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                <Hydration assets />
                 <MetaTags />
             </head>
             <body>
                 <App />
             </body>
         </html>
+    }
+}
+
+/// Loads the wasm and hydrates, like Leptos' `HydrationScripts`, but with the hashed names
+/// resolved once at startup instead of reading the hash file on every page render.
+#[component]
+fn Hydration(assets: SiteAssets) -> impl IntoView {
+    let nonce = leptos::nonce::use_nonce();
+    let script = format!(
+        "import('{js}').then(m=>m.default({{module_or_path:'{wasm}'}}).then(()=>m.hydrate()))",
+        js = assets.js,
+        wasm = assets.wasm
+    );
+    view! {
+        <link rel="modulepreload" href=assets.js />
+        <link rel="preload" href=assets.wasm r#as="fetch" r#type="application/wasm" crossorigin="" />
+        <script type="module" nonce=nonce>{script}</script>
     }
 }
 
@@ -50,7 +77,6 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/rentwise.css" />
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
         <Meta name="description" content="Rent outdoor gear, cameras, tools and party equipment by the hour, day or week." />
         <Title formatter=|text: String| if text.is_empty() { "rentwise".to_owned() } else { format!("{text} · rentwise") } />

@@ -53,6 +53,10 @@ pub struct Config {
     pub image_cache_bytes: u64,
     pub log: String,
     pub demo_data: bool,
+    pub hsts: crate::security::Hsts,
+    pub request_timeout: Duration,
+    pub max_in_flight: usize,
+    pub metrics_token: Option<Secret>,
 }
 
 /// Every variable the server reads: name, default, accepted form. The README's table is this.
@@ -127,6 +131,26 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "RENTWISE_DEMO_DATA",
         "true",
         "true or false: load demo data into an empty database",
+    ),
+    (
+        "RENTWISE_HSTS",
+        "auto",
+        "on, off, or auto (only when the request came over TLS or X-Forwarded-Proto: https)",
+    ),
+    (
+        "RENTWISE_REQUEST_TIMEOUT_SECS",
+        "30",
+        "seconds, 1 to 3600; a slower request gets 503",
+    ),
+    (
+        "RENTWISE_MAX_IN_FLIGHT",
+        "4096",
+        "requests served at once, at least 1; more get 503 + Retry-After",
+    ),
+    (
+        "RENTWISE_METRICS_TOKEN",
+        "(unset: staff only)",
+        "a bearer token of at least 16 characters for /performance/stats and /metrics",
     ),
 ];
 
@@ -240,6 +264,23 @@ impl Config {
             _ => return Err(fail("RENTWISE_DEMO_DATA", demo_raw)),
         };
 
+        let (hsts_raw, _) = raw("RENTWISE_HSTS");
+        let hsts = match hsts_raw.to_ascii_lowercase().as_str() {
+            "on" => crate::security::Hsts::On,
+            "off" => crate::security::Hsts::Off,
+            "auto" => crate::security::Hsts::Auto,
+            _ => return Err(fail("RENTWISE_HSTS", hsts_raw)),
+        };
+        let request_timeout =
+            Duration::from_secs(bounded("RENTWISE_REQUEST_TIMEOUT_SECS", 1, 3600)?);
+        let max_in_flight =
+            usize::try_from(bounded("RENTWISE_MAX_IN_FLIGHT", 1, 1 << 20)?).unwrap_or(usize::MAX);
+        let metrics_token = match raw("RENTWISE_METRICS_TOKEN") {
+            (value, true) if value.len() >= 16 => Some(Secret::new(value)),
+            (_, true) => return Err(fail("RENTWISE_METRICS_TOKEN", "(hidden)".into())),
+            (_, false) => None,
+        };
+
         let (log, _) = raw("RENTWISE_LOG");
         if tracing_subscriber::EnvFilter::try_new(&log).is_err() {
             return Err(fail("RENTWISE_LOG", log));
@@ -257,6 +298,10 @@ impl Config {
             image_cache_bytes,
             log,
             demo_data,
+            hsts,
+            request_timeout,
+            max_in_flight,
+            metrics_token,
         })
     }
 }

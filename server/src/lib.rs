@@ -1,11 +1,14 @@
 //! The rentwise server: configuration, database, HTTP router and startup, as a library so the
 //! integration tests start exactly what `main` starts.
 
+pub mod assets;
 pub mod config;
 pub mod database;
 pub mod demo;
 pub mod http;
+pub mod security;
 
+use app::ssr::catalog_cache::CatalogCache;
 use config::Config;
 use leptos::prelude::LeptosOptions;
 use sqlx::PgPool;
@@ -18,6 +21,8 @@ pub enum StartupError {
     Database(#[from] database::DatabaseError),
     #[error("loading demo data failed: {0}")]
     Demo(sqlx::Error),
+    #[error("loading the catalog failed: {0}")]
+    Catalog(sqlx::Error),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -77,11 +82,23 @@ pub async fn prepare(config: &Config) -> Result<Ready, StartupError> {
     {
         tracing::info!("loaded the demo catalog into the empty database");
     }
-    let router = http::router(http::AppState {
-        leptos_options: leptos_options(config),
-        pool: pool.clone(),
-        currency: config.currency.clone(),
-    });
+    let catalog = CatalogCache::empty();
+    catalog.reload(&pool).await.map_err(StartupError::Catalog)?;
+    catalog.clone().spawn_listener(pool.clone());
+    let router = http::router(
+        http::AppState {
+            leptos_options: leptos_options(config),
+            pool: pool.clone(),
+            catalog,
+            currency: config.currency.clone(),
+        },
+        &http::HttpSettings {
+            site_root: config.site_root.clone(),
+            hsts: config.hsts,
+            request_timeout: config.request_timeout,
+            max_in_flight: config.max_in_flight,
+        },
+    );
     Ok(Ready {
         listener,
         router,

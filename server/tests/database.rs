@@ -39,29 +39,30 @@ async fn migrations_and_demo_data_are_idempotent(_: PgPoolOptions, connect: PgCo
 async fn demo_catalog_reads_like_a_shop(_: PgPoolOptions, connect: PgConnectOptions) {
     let pool = test_pool(connect).await;
     server::demo::seed_if_empty(&pool).await.expect("seed");
-    let categories = app::ssr::catalog_db::categories(&pool)
+    let catalog = app::ssr::catalog_cache::CatalogSnapshot::load(&pool)
         .await
-        .expect("categories");
+        .expect("load the catalog");
+    let categories = catalog.categories();
     assert!(categories.len() >= 6);
     assert!(categories.iter().all(|c| c.product_count >= 8));
-    let (page, total) = app::ssr::catalog_db::product_page(&pool, None, 1, 24)
-        .await
-        .expect("page");
+    let (page, total) = catalog.page(None, 1, 24);
     assert_eq!(page.len(), 24);
     assert!(total >= 60);
     // Sorted by name, so page two starts after page one ends.
-    let (page2, _) = app::ssr::catalog_db::product_page(&pool, None, 2, 24)
-        .await
-        .expect("page 2");
+    let (page2, _) = catalog.page(None, 2, 24);
     assert!(page[23].name <= page2[0].name);
-    let (beyond, total_beyond) = app::ssr::catalog_db::product_page(&pool, None, 100, 24)
-        .await
-        .expect("page 100");
+    let (beyond, total_beyond) = catalog.page(None, 100, 24);
     assert!(beyond.is_empty());
     assert_eq!(
         total_beyond, total,
         "the total is known even past the last page"
     );
+    // A category page holds only that category's products.
+    let first = &categories[0];
+    let (in_category, count) = catalog.page(Some(&first.slug), 1, 100);
+    assert_eq!(count, first.product_count);
+    assert!(in_category.iter().all(|p| p.category_name == first.name));
+    pool.close().await;
 }
 
 #[sqlx::test(migrations = "../migrations")]

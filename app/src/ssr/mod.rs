@@ -1,7 +1,7 @@
 //! Server-only parts of the app: the context the server provides to every render and server
 //! function, the catalog queries, and the mapping of server failures to `AppError`.
 
-pub mod catalog_db;
+pub mod catalog_cache;
 
 use crate::error::AppError;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -13,6 +13,7 @@ use sqlx::PgPool;
 #[derive(Clone, Debug)]
 pub struct ShopContext {
     pub pool: PgPool,
+    pub catalog: std::sync::Arc<catalog_cache::CatalogCache>,
     pub currency: String,
 }
 

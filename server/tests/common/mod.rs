@@ -55,14 +55,26 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
 }
 
 pub async fn spawn_app_without_data(pool: PgPool) -> TestApp {
+    spawn_app_with(pool, server::http::HttpSettings::default()).await
+}
+
+/// Serves with the given HTTP settings. The catalog cache starts empty and loads on the first
+/// request that needs it (no listener: each test sees the database as it was then).
+pub async fn spawn_app_with(pool: PgPool, settings: server::http::HttpSettings) -> TestApp {
     let config =
         Config::from_lookup(|name| (name == "RENTWISE_LISTEN").then(|| "127.0.0.1:0".to_owned()))
             .expect("test configuration is valid");
-    let router = server::http::router(server::http::AppState {
-        leptos_options: server::leptos_options(&config),
-        pool: pool.clone(),
-        currency: config.currency.clone(),
-    });
+    let mut leptos_options = server::leptos_options(&config);
+    leptos_options.site_root = settings.site_root.to_string_lossy().into_owned().into();
+    let router = server::http::router(
+        server::http::AppState {
+            leptos_options,
+            pool: pool.clone(),
+            catalog: app::ssr::catalog_cache::CatalogCache::empty(),
+            currency: config.currency.clone(),
+        },
+        &settings,
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a free port");

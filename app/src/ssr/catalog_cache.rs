@@ -1,0 +1,267 @@
+//! The published catalog, held in memory by every server process so a catalog or product view
+//! costs no database round trip. Loaded at startup; reloaded whenever PostgreSQL announces a
+//! change (`NOTIFY catalog_changed`, sent at commit by triggers), after the listening
+//! connection is re-established, and once a minute as a safety net.
+
+use crate::model::{CategoryLink, ProductCard, ProductDetail};
+use rust_decimal::Decimal;
+use sqlx::{postgres::PgListener, PgPool};
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+    time::Duration,
+};
+
+pub const CHANNEL: &str = "catalog_changed";
+const SAFETY_RELOAD: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone)]
+struct ProductRecord {
+    slug: String,
+    name: String,
+    summary: String,
+    description: String,
+    category_slug: String,
+    category_name: String,
+    daily_price: Decimal,
+    deposit: Decimal,
+}
+
+/// One consistent view of the published catalog, sorted by product name.
+#[derive(Debug, Default)]
+pub struct CatalogSnapshot {
+    categories: Vec<CategoryLink>,
+    products: Vec<ProductRecord>,
+    by_slug: HashMap<String, usize>,
+    by_category: HashMap<String, Vec<usize>>,
+}
+
+impl CatalogSnapshot {
+    pub fn categories(&self) -> &[CategoryLink] {
+        &self.categories
+    }
+
+    /// One page of products (optionally of one category) and the total count.
+    pub fn page(
+        &self,
+        category: Option<&str>,
+        page: u32,
+        per_page: u32,
+    ) -> (Vec<ProductCard>, i64) {
+        let all: Vec<usize>;
+        let indexes: &[usize] = match category {
+            Some(slug) => self
+                .by_category
+                .get(slug)
+                .map(Vec::as_slice)
+                .unwrap_or_default(),
+            None => {
+                all = (0..self.products.len()).collect();
+                &all
+            }
+        };
+        let skip = usize::try_from(page.saturating_sub(1))
+            .unwrap_or(usize::MAX)
+            .saturating_mul(per_page as usize);
+        let cards = indexes
+            .iter()
+            .skip(skip)
+            .take(per_page as usize)
+            .map(|&i| {
+                let p = &self.products[i];
+                ProductCard {
+                    slug: p.slug.clone(),
+                    name: p.name.clone(),
+                    summary: p.summary.clone(),
+                    category_name: p.category_name.clone(),
+                    daily_price: p.daily_price,
+                }
+            })
+            .collect();
+        (cards, i64::try_from(indexes.len()).unwrap_or(i64::MAX))
+    }
+
+    pub fn product(&self, slug: &str, currency: &str) -> Option<ProductDetail> {
+        let p = &self.products[*self.by_slug.get(slug)?];
+        Some(ProductDetail {
+            slug: p.slug.clone(),
+            name: p.name.clone(),
+            summary: p.summary.clone(),
+            description: p.description.clone(),
+            category_slug: p.category_slug.clone(),
+            category_name: p.category_name.clone(),
+            daily_price: p.daily_price,
+            deposit: p.deposit,
+            currency: currency.to_owned(),
+        })
+    }
+
+    pub fn product_count(&self) -> usize {
+        self.products.len()
+    }
+
+    /// Reads the whole published catalog in one read-only snapshot transaction.
+    pub async fn load(pool: &PgPool) -> Result<Self, sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            Decimal,
+            Decimal,
+        );
+        let rows = sqlx::query_as::<_, Row>(
+            "SELECT p.slug, p.name, p.summary, p.description, c.slug, c.name, p.daily_price, p.deposit
+               FROM products p JOIN categories c ON c.id = p.category_id
+              WHERE p.published
+              ORDER BY p.name, p.id",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let category_rows = sqlx::query_as::<_, (String, String)>(
+            "SELECT slug, name FROM categories ORDER BY position, name",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+
+        let products: Vec<ProductRecord> = rows
+            .into_iter()
+            .map(
+                |(
+                    slug,
+                    name,
+                    summary,
+                    description,
+                    category_slug,
+                    category_name,
+                    daily_price,
+                    deposit,
+                )| {
+                    ProductRecord {
+                        slug,
+                        name,
+                        summary,
+                        description,
+                        category_slug,
+                        category_name,
+                        daily_price,
+                        deposit,
+                    }
+                },
+            )
+            .collect();
+        let mut by_slug = HashMap::with_capacity(products.len());
+        let mut by_category: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, p) in products.iter().enumerate() {
+            by_slug.insert(p.slug.clone(), i);
+            by_category
+                .entry(p.category_slug.clone())
+                .or_default()
+                .push(i);
+        }
+        let categories = category_rows
+            .into_iter()
+            .filter_map(|(slug, name)| {
+                let count = by_category.get(&slug).map_or(0, Vec::len);
+                (count > 0).then(|| CategoryLink {
+                    product_count: i64::try_from(count).unwrap_or(i64::MAX),
+                    slug,
+                    name,
+                })
+            })
+            .collect();
+        Ok(CatalogSnapshot {
+            categories,
+            products,
+            by_slug,
+            by_category,
+        })
+    }
+}
+
+/// The current snapshot, swapped whole on reload so readers never see half a change.
+#[derive(Debug, Default)]
+pub struct CatalogCache {
+    current: RwLock<Option<Arc<CatalogSnapshot>>>,
+    loading: tokio::sync::Mutex<()>,
+}
+
+impl CatalogCache {
+    /// A cache with nothing loaded yet: the first read loads it.
+    pub fn empty() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    fn get(&self) -> Option<Arc<CatalogSnapshot>> {
+        match self.current.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn set(&self, snapshot: CatalogSnapshot) {
+        let snapshot = Some(Arc::new(snapshot));
+        match self.current.write() {
+            Ok(mut guard) => *guard = snapshot,
+            Err(poisoned) => *poisoned.into_inner() = snapshot,
+        }
+    }
+
+    /// The loaded snapshot, or loads it now (one load at a time; concurrent callers wait for it).
+    pub async fn snapshot(&self, pool: &PgPool) -> Result<Arc<CatalogSnapshot>, sqlx::Error> {
+        if let Some(snapshot) = self.get() {
+            return Ok(snapshot);
+        }
+        let _loading = self.loading.lock().await;
+        if let Some(snapshot) = self.get() {
+            return Ok(snapshot);
+        }
+        self.set(CatalogSnapshot::load(pool).await?);
+        self.get().ok_or(sqlx::Error::PoolClosed)
+    }
+
+    /// Replaces the snapshot with a fresh read of the database.
+    pub async fn reload(&self, pool: &PgPool) -> Result<(), sqlx::Error> {
+        let _loading = self.loading.lock().await;
+        self.set(CatalogSnapshot::load(pool).await?);
+        Ok(())
+    }
+
+    /// Keeps the snapshot fresh for as long as the returned task runs.
+    pub fn spawn_listener(self: Arc<Self>, pool: PgPool) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            loop {
+                if let Err(err) = self.listen(&pool).await {
+                    tracing::warn!(error = %err, "catalog listener lost its connection; retrying in 1 s");
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        })
+    }
+
+    async fn listen(&self, pool: &PgPool) -> Result<(), sqlx::Error> {
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(CHANNEL).await?;
+        // Anything may have changed while we were not listening.
+        self.reload(pool).await?;
+        loop {
+            match tokio::time::timeout(SAFETY_RELOAD, listener.try_recv()).await {
+                // A change was committed, or the connection dropped and came back (notifications
+                // may have been missed), or a quiet minute passed: reload in every case.
+                Ok(Ok(_)) | Err(_) => {
+                    if let Err(err) = self.reload(pool).await {
+                        tracing::warn!(error = %err, "catalog reload failed; keeping the previous snapshot");
+                    }
+                }
+                Ok(Err(err)) => return Err(err),
+            }
+        }
+    }
+}
