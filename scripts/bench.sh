@@ -53,7 +53,7 @@ start_server() {
   local t0 code
   t0="$(now_ms)"
   RENTWISE_LISTEN="127.0.0.1:$PORT" RENTWISE_SITE_ROOT="$ROOT/target/site" \
-    RENTWISE_DATA_DIR="$ROOT/target/bench-data" RENTWISE_LOG=warn RENTWISE_METRICS_TOKEN=bench-token \
+    RENTWISE_DATA_DIR="$ROOT/target/bench-data" RENTWISE_LOG=warn,server=info RENTWISE_METRICS_TOKEN=bench-token-not-secret-0001 \
     "$SERVER" >"$LOG" 2>&1 &
   SERVER_PID=$!
   while :; do

@@ -6,6 +6,7 @@ pub mod config;
 pub mod database;
 pub mod demo;
 pub mod http;
+pub mod observability;
 pub mod security;
 
 use app::ssr::catalog_cache::CatalogCache;
