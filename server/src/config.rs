@@ -52,6 +52,7 @@ pub struct Config {
     pub smtp_url: Option<Secret>,
     pub image_cache_bytes: u64,
     pub log: String,
+    pub log_json: bool,
     pub demo_data: bool,
     pub hsts: crate::security::Hsts,
     pub request_timeout: Duration,
@@ -281,6 +282,13 @@ impl Config {
             (_, false) => None,
         };
 
+        let (format_raw, _) = raw("RENTWISE_LOG_FORMAT");
+        let log_json = match format_raw.to_ascii_lowercase().as_str() {
+            "text" => false,
+            "json" => true,
+            _ => return Err(fail("RENTWISE_LOG_FORMAT", format_raw)),
+        };
+
         let (log, _) = raw("RENTWISE_LOG");
         if tracing_subscriber::EnvFilter::try_new(&log).is_err() {
             return Err(fail("RENTWISE_LOG", log));
@@ -297,6 +305,7 @@ impl Config {
             smtp_url,
             image_cache_bytes,
             log,
+            log_json,
             demo_data,
             hsts,
             request_timeout,
