@@ -134,6 +134,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "true or false: load demo data into an empty database",
     ),
     (
+        "RENTWISE_LOG_FORMAT",
+        "text",
+        "text (for people) or json (one object a line, for collectors)",
+    ),
+    (
         "RENTWISE_HSTS",
         "auto",
         "on, off, or auto (only when the request came over TLS or X-Forwarded-Proto: https)",
