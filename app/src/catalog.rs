@@ -17,7 +17,7 @@ pub async fn get_catalog(
     page: Option<String>,
 ) -> Result<CatalogView, AppError> {
     use crate::model::{page_count, CATALOG_PAGE_SIZE};
-    use crate::ssr::{db_error, invalid, not_found, shop};
+    use crate::ssr::{db_error, invalid, mark_page_cacheable, not_found, shop};
 
     let page = match page.as_deref().map(str::trim) {
         None | Some("") => 1,
@@ -40,6 +40,8 @@ pub async fn get_catalog(
             None => return Err(not_found("We have no category by that name.")),
         },
     };
+    // The view depends only on the URL and the catalog snapshot.
+    mark_page_cacheable();
     let (products, total_products) = catalog.page(
         category.as_ref().map(|c| c.slug.as_str()),
         page,

@@ -12,7 +12,7 @@ use leptos_router::{components::A, hooks::use_params_map};
 /// A published product by its slug; 404 with a sentence when there is none.
 #[server(prefix = "/api", endpoint = "product")]
 pub async fn get_product(slug: String) -> Result<ProductDetail, AppError> {
-    use crate::ssr::{db_error, not_found, shop};
+    use crate::ssr::{db_error, mark_page_cacheable, not_found, shop};
 
     let shop = shop()?;
     if slug.len() > 200 {
@@ -21,6 +21,7 @@ pub async fn get_product(slug: String) -> Result<ProductDetail, AppError> {
         ));
     }
     let catalog = shop.catalog.snapshot(&shop.pool).await.map_err(db_error)?;
+    mark_page_cacheable();
     catalog.product(&slug, &shop.currency).ok_or_else(|| {
         not_found("We couldn't find that item. It may have been removed from the catalog.")
     })

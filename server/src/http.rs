@@ -2,7 +2,7 @@
 //! every response passes through, outermost first: request id → trace → security headers →
 //! cross-site guard → compression → load shedding (in-flight limit, timeout) → routes.
 
-use crate::{assets, security};
+use crate::{assets, page_cache::PageCache, security};
 use app::ssr::{catalog_cache::CatalogCache, ShopContext};
 use axum::{
     body::Body,
@@ -71,6 +71,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
         catalog: state.catalog.clone(),
         currency: state.currency.clone(),
     };
+    let pages = PageCache::new(state.catalog.clone());
     let leptos_options = state.leptos_options.clone();
     let page_assets = site_assets.clone();
     let shell = move |options: LeptosOptions| app::shell(options, site_assets.clone());
@@ -105,6 +106,7 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
                 .layer(middleware::from_fn_with_state(settings.hsts, security::security_headers))
                 .layer(middleware::from_fn(security::csrf_guard))
                 .layer(compression())
+                .layer(middleware::from_fn_with_state(pages, crate::page_cache::serve_cached))
                 .layer(HandleErrorLayer::new(overloaded))
                 .load_shed()
                 .concurrency_limit(settings.max_in_flight)
@@ -132,7 +134,7 @@ fn compression() -> CompressionLayer<impl Predicate> {
         .and(NotForContentType::SSE)
         .and(NotForContentType::const_new("application/wasm"));
     CompressionLayer::new()
-        .quality(CompressionLevel::Precise(4))
+        .quality(CompressionLevel::Precise(1))
         .compress_when(predicate)
 }
 

@@ -7,6 +7,7 @@ pub mod database;
 pub mod demo;
 pub mod http;
 pub mod observability;
+pub mod page_cache;
 pub mod security;
 
 use app::ssr::catalog_cache::CatalogCache;

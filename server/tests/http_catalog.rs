@@ -186,3 +186,49 @@ async fn pool_exhaustion_answers_503_with_retry_after(_: PgPoolOptions, connect:
     assert_eq!(response.status(), 200);
     app.finish().await;
 }
+
+/// Rendered pages are reused until the catalog changes, then rendered afresh.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_catalog_change_replaces_reused_pages(_: PgPoolOptions, connect: PgConnectOptions) {
+    let pool = test_pool(connect).await;
+    let app = spawn_app(pool.clone()).await;
+    let slug: String = sqlx::query_scalar("SELECT slug FROM products ORDER BY name, id LIMIT 1")
+        .fetch_one(&pool)
+        .await
+        .expect("a product");
+    let path = format!("/rentals/{slug}");
+    for _ in 0..2 {
+        let html = app
+            .client
+            .get(app.url(&path))
+            .send()
+            .await
+            .expect("GET")
+            .text()
+            .await
+            .expect("body");
+        assert!(!html.contains("Freshly renamed"));
+    }
+    sqlx::query("UPDATE products SET name = '000 Freshly renamed' WHERE slug = $1")
+        .bind(&slug)
+        .execute(&pool)
+        .await
+        .expect("rename");
+    app.catalog
+        .reload(&pool)
+        .await
+        .expect("reload, as the listener would");
+    for page in [path.as_str(), "/"] {
+        let response = app.client.get(app.url(page)).send().await.expect("GET");
+        assert!(
+            !response.headers().contains_key("x-rentwise-catalog-page"),
+            "internal header leaked"
+        );
+        let html = response.text().await.expect("body");
+        assert!(
+            html.contains("Freshly renamed"),
+            "{page} still shows the old name"
+        );
+    }
+    app.finish().await;
+}

@@ -8,7 +8,10 @@ use rust_decimal::Decimal;
 use sqlx::{postgres::PgListener, PgPool};
 use std::{
     collections::HashMap,
-    sync::{Arc, RwLock},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, RwLock,
+    },
     time::Duration,
 };
 
@@ -191,6 +194,7 @@ impl CatalogSnapshot {
 pub struct CatalogCache {
     current: RwLock<Option<Arc<CatalogSnapshot>>>,
     loading: tokio::sync::Mutex<()>,
+    version: AtomicU64,
 }
 
 impl CatalogCache {
@@ -212,6 +216,13 @@ impl CatalogCache {
             Ok(mut guard) => *guard = snapshot,
             Err(poisoned) => *poisoned.into_inner() = snapshot,
         }
+        self.version.fetch_add(1, Ordering::Release);
+    }
+
+    /// Changes whenever a new snapshot is installed; anything derived from an older version
+    /// (such as a rendered page) is stale. Zero means nothing is loaded yet.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
     }
 
     /// The loaded snapshot, or loads it now (one load at a time; concurrent callers wait for it).

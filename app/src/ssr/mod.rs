@@ -38,6 +38,21 @@ pub fn request_id() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
+/// The header by which a page tells the server's page cache that its HTML depends on nothing
+/// but the URL and the catalog snapshot (so it may be reused until the catalog changes). The
+/// server strips it before the response leaves.
+pub const CACHEABLE_PAGE_HEADER: &str = "x-rentwise-catalog-page";
+
+/// Marks the page being rendered as cacheable (see [`CACHEABLE_PAGE_HEADER`]).
+pub fn mark_page_cacheable() {
+    if let Some(response) = use_context::<ResponseOptions>() {
+        response.insert_header(
+            axum::http::HeaderName::from_static(CACHEABLE_PAGE_HEADER),
+            HeaderValue::from_static("1"),
+        );
+    }
+}
+
 fn set_status(status: StatusCode) {
     if let Some(response) = use_context::<ResponseOptions>() {
         response.set_status(status);

@@ -25,6 +25,7 @@ use std::net::SocketAddr;
 
 pub struct TestApp {
     pub address: SocketAddr,
+    pub catalog: std::sync::Arc<app::ssr::catalog_cache::CatalogCache>,
     pub client: reqwest::Client,
     pool: PgPool,
     shutdown: tokio::sync::oneshot::Sender<()>,
@@ -64,13 +65,14 @@ pub async fn spawn_app_with(pool: PgPool, settings: server::http::HttpSettings) 
     let config =
         Config::from_lookup(|name| (name == "RENTWISE_LISTEN").then(|| "127.0.0.1:0".to_owned()))
             .expect("test configuration is valid");
+    let catalog = app::ssr::catalog_cache::CatalogCache::empty();
     let mut leptos_options = server::leptos_options(&config);
     leptos_options.site_root = settings.site_root.to_string_lossy().into_owned().into();
     let router = server::http::router(
         server::http::AppState {
             leptos_options,
             pool: pool.clone(),
-            catalog: app::ssr::catalog_cache::CatalogCache::empty(),
+            catalog: catalog.clone(),
             currency: config.currency.clone(),
         },
         &settings,
@@ -90,6 +92,7 @@ pub async fn spawn_app_with(pool: PgPool, settings: server::http::HttpSettings) 
     });
     TestApp {
         address,
+        catalog,
         pool,
         shutdown,
         server,
