@@ -1,13 +1,14 @@
 //! The axum router: Leptos pages and server functions, static files, and the tower layers
 //! every response passes through, outermost first: request id → trace → security headers →
-//! cross-site guard → compression → load shedding (in-flight limit, timeout) → routes.
+//! cross-site guard → compression → load shedding (in-flight limit, timeout) → routing →
+//! metrics (by route template) → page cache → handlers.
 
-use crate::{assets, page_cache::PageCache, security};
+use crate::{assets, observability, page_cache::PageCache, security};
 use app::ssr::{catalog_cache::CatalogCache, ShopContext};
 use axum::{
     body::Body,
     error_handling::HandleErrorLayer,
-    extract::FromRef,
+    extract::{FromRef, State},
     http::{header, HeaderName, HeaderValue, Request, StatusCode},
     middleware,
     response::{IntoResponse, Response},
@@ -17,6 +18,7 @@ use leptos::{nonce::Nonce, prelude::*};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::PgPool;
 use std::{path::PathBuf, sync::Arc, time::Duration};
+use tokio::sync::Semaphore;
 use tower::ServiceBuilder;
 use tower_http::{
     compression::{
@@ -62,10 +64,15 @@ impl Default for HttpSettings {
 }
 
 /// Builds the whole application router.
-pub fn router(state: AppState, settings: &HttpSettings) -> Router {
+pub fn router(
+    state: AppState,
+    settings: &HttpSettings,
+    observability: observability::ObservabilityState,
+) -> Router {
+    let metrics = observability.metrics().clone();
     let site_assets = assets::site_assets();
     let hashed = assets::is_hashed(&site_assets);
-    let routes = generate_route_list(app::App);
+    let route_list = generate_route_list(app::App);
     let shop = ShopContext {
         pool: state.pool.clone(),
         catalog: state.catalog.clone(),
@@ -75,10 +82,10 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
     let leptos_options = state.leptos_options.clone();
     let page_assets = site_assets.clone();
     let shell = move |options: LeptosOptions| app::shell(options, site_assets.clone());
-    Router::new()
+    let routes = Router::new()
         .leptos_routes_with_context(
             &state,
-            routes,
+            route_list,
             move || {
                 provide_context(shop.clone());
                 provide_request_nonce();
@@ -86,32 +93,49 @@ pub fn router(state: AppState, settings: &HttpSettings) -> Router {
             move || app::shell(leptos_options.clone(), page_assets.clone()),
         )
         .merge(assets::pkg_router(&settings.site_root, hashed))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            provide_request_nonce,
-            shell,
-        ))
+        .merge(observability::routes(observability))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(provide_request_nonce, shell))
         .with_state(state)
-        .layer(
-            ServiceBuilder::new()
-                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
-                    let request_id = request
-                        .headers()
-                        .get(REQUEST_ID)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-");
-                    tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id)
-                }))
-                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-                .layer(middleware::from_fn_with_state(settings.hsts, security::security_headers))
-                .layer(middleware::from_fn(security::csrf_guard))
-                .layer(compression())
-                .layer(middleware::from_fn_with_state(pages, crate::page_cache::serve_cached))
-                .layer(HandleErrorLayer::new(overloaded))
-                .load_shed()
-                .concurrency_limit(settings.max_in_flight)
-                .timeout(settings.request_timeout),
-        )
+        .layer(middleware::from_fn_with_state(
+            pages,
+            crate::page_cache::serve_cached,
+        ))
+        // After every route and the fallback, so it labels requests by their route template,
+        // and outside the page cache, so reused pages are counted too.
+        .layer(middleware::from_fn_with_state(
+            metrics,
+            observability::track,
+        ));
+    with_layers(routes, settings)
+}
+
+/// Wraps `routes` in the layers every response passes through (see the module docs).
+pub fn with_layers(routes: Router, settings: &HttpSettings) -> Router {
+    routes.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
+                let request_id = request
+                    .headers()
+                    .get(REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id)
+            }))
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(middleware::from_fn_with_state(settings.hsts, security::security_headers))
+            .layer(middleware::from_fn(security::csrf_guard))
+            .layer(compression())
+            .layer(middleware::from_fn_with_state(
+                Arc::new(Semaphore::new(settings.max_in_flight)),
+                shed_load,
+            ))
+            .layer(HandleErrorLayer::new(overloaded))
+            .timeout(settings.request_timeout),
+    )
 }
 
 /// Hands the nonce the security layer put on the request to Leptos, which adds it to the
@@ -138,29 +162,104 @@ fn compression() -> CompressionLayer<impl Predicate> {
         .compress_when(predicate)
 }
 
-/// The answer when the server sheds load or a request runs out of time: 503 + Retry-After,
-/// never a dropped connection.
+/// Serves at most the semaphore's size of requests at once; the next one is answered 503 +
+/// Retry-After at once instead of queueing. (A plain semaphore, not tower's load-shed +
+/// concurrency-limit pair: axum's middleware calls services without polling readiness first,
+/// which made those queue instead of shed.)
+async fn shed_load(
+    State(in_flight): State<Arc<Semaphore>>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    match in_flight.try_acquire() {
+        Ok(_permit) => next.run(request).await,
+        Err(_) => {
+            tracing::warn!("shed load: too many requests in flight");
+            unavailable("The shop is very busy right now. Please try again in a few seconds.")
+        }
+    }
+}
+
+/// The answer when a request runs out of time: 503 + Retry-After, never a dropped connection.
 async fn overloaded(err: BoxError) -> Response {
-    let (message, log) = if err.is::<tower::timeout::error::Elapsed>() {
-        (
-            "That took too long on our side. Please try again in a moment.",
-            "request timed out",
-        )
-    } else if err.is::<tower::load_shed::error::Overloaded>() {
-        (
-            "The shop is very busy right now. Please try again in a few seconds.",
-            "shed load: too many requests in flight",
-        )
+    if err.is::<tower::timeout::error::Elapsed>() {
+        tracing::warn!("request timed out");
+        unavailable("That took too long on our side. Please try again in a moment.")
     } else {
-        (
-            "Sorry, something went wrong on our side.",
-            "unexpected middleware error",
-        )
-    };
-    tracing::warn!(error = %err, "{log}");
+        tracing::error!(error = %err, "unexpected middleware error");
+        unavailable("Sorry, something went wrong on our side. Please try again in a moment.")
+    }
+}
+
+fn unavailable(message: &'static str) -> Response {
     let mut response = (StatusCode::SERVICE_UNAVAILABLE, message).into_response();
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+    use std::time::Instant;
+
+    async fn slow() -> &'static str {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        "done"
+    }
+
+    fn app(max_in_flight: usize, request_timeout: Duration) -> Router {
+        let settings = HttpSettings {
+            max_in_flight,
+            request_timeout,
+            ..HttpSettings::default()
+        };
+        let routes = Router::new().route("/slow", get(slow));
+        with_layers(routes, &settings)
+    }
+
+    async fn call(app: Router) -> Response {
+        use tower::ServiceExt;
+        let request = Request::builder()
+            .uri("/slow")
+            .body(Body::empty())
+            .expect("request");
+        app.oneshot(request).await.expect("infallible")
+    }
+
+    #[tokio::test]
+    async fn a_request_past_the_timeout_gets_503_with_retry_after() {
+        let started = Instant::now();
+        let response = call(app(16, Duration::from_millis(200))).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+        assert!(response.headers().contains_key("content-security-policy"));
+        assert!(
+            started.elapsed() < Duration::from_millis(1400),
+            "answered before the handler finished"
+        );
+    }
+
+    #[tokio::test]
+    async fn requests_beyond_the_in_flight_limit_are_shed_at_once() {
+        let app = app(1, Duration::from_secs(30));
+        let started = Instant::now();
+        let first = tokio::spawn(call(app.clone()));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let shed = call(app).await;
+        assert!(
+            started.elapsed() < Duration::from_millis(1000),
+            "shed at once, not queued"
+        );
+        assert_eq!(shed.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(shed.headers()[header::RETRY_AFTER], "2");
+        let first = first.await.expect("first request");
+        assert_eq!(
+            first.status(),
+            StatusCode::OK,
+            "the request in flight is served"
+        );
+    }
 }

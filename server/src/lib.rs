@@ -54,6 +54,7 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
 
 /// A server that is listening and ready, not yet serving.
 pub struct Ready {
+    pub metrics: observability::Metrics,
     pub listener: TcpListener,
     pub router: axum::Router,
     pub pool: PgPool,
@@ -87,6 +88,11 @@ pub async fn prepare(config: &Config) -> Result<Ready, StartupError> {
     let catalog = CatalogCache::empty();
     catalog.reload(&pool).await.map_err(StartupError::Catalog)?;
     catalog.clone().spawn_listener(pool.clone());
+    let metrics = observability::Metrics::started_at(started);
+    observability::spawn_sampler(metrics.clone(), pool.clone());
+    let observability =
+        observability::ObservabilityState::new(metrics.clone(), pool.clone(), &config.data_dir)
+            .with_token(config.metrics_token.as_ref().map(|t| t.expose().to_owned()));
     let router = http::router(
         http::AppState {
             leptos_options: leptos_options(config),
@@ -100,8 +106,11 @@ pub async fn prepare(config: &Config) -> Result<Ready, StartupError> {
             request_timeout: config.request_timeout,
             max_in_flight: config.max_in_flight,
         },
+        observability,
     );
+    metrics.set_startup_duration(started.elapsed());
     Ok(Ready {
+        metrics,
         listener,
         router,
         pool,

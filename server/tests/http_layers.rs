@@ -227,3 +227,81 @@ async fn cross_site_posts_are_refused_same_site_ones_pass(
     );
     app.finish().await;
 }
+
+/// The observability endpoints are mounted in the real router: health is public, stats and
+/// metrics need the token, and requests are labelled by their route template.
+#[sqlx::test(migrations = "../migrations")]
+async fn performance_endpoints_are_wired_into_the_app(_: PgPoolOptions, connect: PgConnectOptions) {
+    let pool = test_pool(connect).await;
+    server::demo::seed_if_empty(&pool).await.expect("seed");
+    let app = spawn_app_with(pool.clone(), settings(site_root())).await;
+    let slug: String = sqlx::query_scalar("SELECT slug FROM products LIMIT 1")
+        .fetch_one(&pool)
+        .await
+        .expect("slug");
+    for _ in 0..3 {
+        app.client
+            .get(app.url(&format!("/rentals/{slug}")))
+            .send()
+            .await
+            .expect("GET product");
+    }
+    let health = app
+        .client
+        .get(app.url("/performance/health"))
+        .send()
+        .await
+        .expect("health");
+    assert_eq!(health.status(), 200);
+    assert!(health.headers().contains_key("content-security-policy"));
+    let body: serde_json::Value =
+        serde_json::from_str(&health.text().await.expect("body")).expect("health is JSON");
+    assert_eq!(body["checks"]["database"]["ok"], true, "{body}");
+
+    for path in ["/performance/stats", "/performance/metrics"] {
+        assert_eq!(
+            app.client
+                .get(app.url(path))
+                .send()
+                .await
+                .expect("GET")
+                .status(),
+            404,
+            "{path} is not public"
+        );
+        let wrong = app
+            .client
+            .get(app.url(path))
+            .bearer_auth("wrong-token-0123456789")
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(wrong.status(), 404, "{path} with a wrong token");
+    }
+    let metrics = app
+        .client
+        .get(app.url("/performance/metrics"))
+        .bearer_auth(common::METRICS_TOKEN)
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.expect("body");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("rentwise_http_responses_total{")
+                && l.contains("route=\"/rentals/{slug}\"")
+                && l.contains("class=\"2xx\"")
+                && l.ends_with(" 3")),
+        "{text}"
+    );
+    let stats = app
+        .client
+        .get(app.url("/performance/stats"))
+        .bearer_auth(common::METRICS_TOKEN)
+        .send()
+        .await
+        .expect("stats");
+    assert_eq!(stats.status(), 200);
+    app.finish().await;
+}

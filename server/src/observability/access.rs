@@ -58,26 +58,28 @@ impl Access {
         expected.as_bytes().ct_eq(given.as_bytes()).into()
     }
 
-    /// `Ok` for an allowed GET or HEAD; otherwise the response to send instead: 404 for anyone
-    /// not allowed (whatever the method, so nothing is learnt), 405 for other methods.
-    pub(crate) fn admit(&self, parts: &Parts) -> Result<(), Response> {
+    /// `None` for an allowed GET or HEAD; otherwise the response to send instead: 404 for
+    /// anyone not allowed (whatever the method, so nothing is learnt), 405 for other methods.
+    pub(crate) fn refusal(&self, parts: &Parts) -> Option<Response> {
         if !self.allows(parts) {
-            return Err(private(StatusCode::NOT_FOUND.into_response()));
+            return Some(private(StatusCode::NOT_FOUND.into_response()));
         }
         if parts.method != Method::GET && parts.method != Method::HEAD {
             let mut response = StatusCode::METHOD_NOT_ALLOWED.into_response();
             let allow = HeaderValue::from_static("GET,HEAD");
             response.headers_mut().insert(header::ALLOW, allow);
-            return Err(private(response));
+            return Some(private(response));
         }
-        Ok(())
+        None
     }
 }
 
 /// Marks a response as not to be stored by any cache.
 pub(crate) fn private(mut response: Response) -> Response {
     let no_store = HeaderValue::from_static("no-store");
-    response.headers_mut().insert(header::CACHE_CONTROL, no_store);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, no_store);
     response
 }
 
@@ -129,13 +131,15 @@ mod tests {
         let staff_header = |parts: &Parts| parts.headers.contains_key("x-staff");
         let access = Access::default().with_staff_check(Arc::new(staff_header));
         let mut staff = parts(Method::GET, None);
-        staff.headers.insert("x-staff", HeaderValue::from_static("1"));
-        assert!(access.admit(&staff).is_ok());
+        staff
+            .headers
+            .insert("x-staff", HeaderValue::from_static("1"));
+        assert!(access.refusal(&staff).is_none());
         let stranger = parts(Method::POST, None);
-        let refused = access.admit(&stranger).expect_err("not staff");
+        let refused = access.refusal(&stranger).expect("not staff");
         assert_eq!(refused.status(), StatusCode::NOT_FOUND);
         staff.method = Method::POST;
-        let refused = access.admit(&staff).expect_err("POST is not served");
+        let refused = access.refusal(&staff).expect("POST is not served");
         assert_eq!(refused.status(), StatusCode::METHOD_NOT_ALLOWED);
     }
 }

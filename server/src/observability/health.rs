@@ -22,13 +22,13 @@ pub struct HealthReport {
     /// "ok", "degraded" (a source check failed or a warning holds; still 200) or "unavailable"
     /// (the database or the data directory failed; 503).
     pub status: &'static str,
-    pub checks: BTreeMap<String, Check>,
+    pub checks: BTreeMap<String, HealthCheck>,
     pub warnings: Vec<Warning>,
 }
 
 /// One line of the report. Errors are short and name no host, path or credential.
 #[derive(Debug, Serialize)]
-pub struct Check {
+pub struct HealthCheck {
     pub ok: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<f64>,
@@ -69,7 +69,7 @@ pub async fn check(state: &ObservabilityState) -> HealthReport {
     for source in state.metrics.sources() {
         if let Some(source_check) = source.health() {
             sources_ok &= source_check.ok;
-            let line = Check {
+            let line = HealthCheck {
                 ok: source_check.ok,
                 latency_ms: None,
                 error: source_check.error,
@@ -95,7 +95,7 @@ pub async fn check(state: &ObservabilityState) -> HealthReport {
 }
 
 /// Logs a check's failure (with its full cause) when it starts, and its recovery.
-fn note_change(what: &str, check: &Check, cause: Option<&sqlx::Error>, failed: &AtomicBool) {
+fn note_change(what: &str, check: &HealthCheck, cause: Option<&sqlx::Error>, failed: &AtomicBool) {
     let now_failed = !check.ok;
     if failed.swap(now_failed, Relaxed) == now_failed {
         return;
@@ -111,7 +111,7 @@ fn note_change(what: &str, check: &Check, cause: Option<&sqlx::Error>, failed: &
     }
 }
 
-async fn check_database(pool: &PgPool) -> (Check, Option<sqlx::Error>) {
+async fn check_database(pool: &PgPool) -> (HealthCheck, Option<sqlx::Error>) {
     let started = Instant::now();
     let answer = tokio::time::timeout(
         CHECK_TIMEOUT,
@@ -125,7 +125,7 @@ async fn check_database(pool: &PgPool) -> (Check, Option<sqlx::Error>) {
         Ok(Err(cause)) => (Some(describe(&cause)), Some(cause)),
         Err(_) => (Some("no answer within 1 s".to_owned()), None),
     };
-    let check = Check {
+    let check = HealthCheck {
         ok: error.is_none(),
         latency_ms,
         error,
@@ -151,7 +151,7 @@ fn describe(error: &sqlx::Error) -> String {
 static PROBE_SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
 /// Creates, writes and removes a small file in `dir`, off the async threads, within 1 s.
-async fn check_data_dir(dir: PathBuf) -> Check {
+async fn check_data_dir(dir: PathBuf) -> HealthCheck {
     let probe = dir.join(format!(
         ".health-{}-{}",
         std::process::id(),
@@ -164,7 +164,7 @@ async fn check_data_dir(dir: PathBuf) -> Check {
         Ok(Err(_)) => Some("the check did not finish".to_owned()),
         Err(_) => Some("no answer within 1 s".to_owned()),
     };
-    Check {
+    HealthCheck {
         ok: error.is_none(),
         latency_ms: None,
         error,

@@ -154,7 +154,10 @@ mod tests {
     fn assert_close(estimate: Option<f64>, expected: f64) {
         let estimate = estimate.expect("a quantile of a non-empty histogram");
         let error = (estimate - expected).abs() / expected;
-        assert!(error < 0.05, "{estimate} is {error:.3} away from {expected}");
+        assert!(
+            error < 0.05,
+            "{estimate} is {error:.3} away from {expected}"
+        );
     }
 
     #[test]
@@ -190,7 +193,10 @@ mod tests {
     fn overflow_reports_the_slowest_request() {
         let snapshot = histogram_of([Duration::from_millis(5), Duration::from_secs(500)]);
         assert_eq!(snapshot.quantile(0.99), Some(500.0));
-        assert_eq!(snapshot.prometheus_buckets().last(), Some(&(f64::INFINITY, 2)));
+        assert_eq!(
+            snapshot.prometheus_buckets().last(),
+            Some(&(f64::INFINITY, 2))
+        );
     }
 
     #[test]
@@ -200,7 +206,9 @@ mod tests {
         let buckets = snapshot.prometheus_buckets();
         assert_eq!(buckets.len(), 22);
         assert_eq!(buckets[0], (2f64.powi(-14), 2)); // 1 µs and 50 µs are ≤ 61 µs
-        assert!(buckets.windows(2).all(|w| w[0].1 <= w[1].1 && w[0].0 < w[1].0));
+        assert!(buckets
+            .windows(2)
+            .all(|w| w[0].1 <= w[1].1 && w[0].0 < w[1].0));
         let at = |le: f64| buckets.iter().find(|(b, _)| *b == le).map(|(_, c)| *c);
         assert_eq!(at(2f64.powi(-13)), Some(3)); // 100 µs ≤ 122 µs
         assert_eq!(at(2f64.powi(-8)), Some(4)); // 3 ms ≤ 3.9 ms

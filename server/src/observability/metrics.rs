@@ -3,10 +3,11 @@
 
 use super::histogram::{HistogramSnapshot, LatencyHistogram};
 use super::source::{MetricSource, Warning};
+use super::warnings::WarningLog;
 use super::window::{covered_seconds, SecondRing, UtilisationWindow};
 use axum::http::{Method, StatusCode};
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
@@ -110,8 +111,7 @@ struct Registry {
     server_errors: SecondRing,
     utilisation: Mutex<UtilisationWindow>,
     sources: RwLock<Vec<Arc<dyn MetricSource>>>,
-    /// Codes of the warnings last seen, so each is logged when it appears, not every time.
-    active_warnings: Mutex<BTreeSet<String>>,
+    warning_log: WarningLog,
 }
 
 /// The metrics registry. Cheap to clone (one `Arc`); recording a request takes a shared read
@@ -155,7 +155,7 @@ impl Metrics {
                 server_errors: SecondRing::default(),
                 utilisation: Mutex::default(),
                 sources: RwLock::default(),
-                active_warnings: Mutex::default(),
+                warning_log: WarningLog::default(),
             }),
         }
     }
@@ -179,13 +179,21 @@ impl Metrics {
 
     /// Adds a source's numbers to stats, health and Prometheus; replaces one of the same name.
     pub fn register_source(&self, source: Arc<dyn MetricSource>) {
-        let mut sources = self.inner.sources.write().unwrap_or_else(PoisonError::into_inner);
+        let mut sources = self
+            .inner
+            .sources
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         sources.retain(|known| known.name() != source.name());
         sources.push(source);
     }
 
     pub fn sources(&self) -> Vec<Arc<dyn MetricSource>> {
-        let sources = self.inner.sources.read().unwrap_or_else(PoisonError::into_inner);
+        let sources = self
+            .inner
+            .sources
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         sources.clone()
     }
 
@@ -208,7 +216,11 @@ impl Metrics {
         let method = method_index(method);
         let class = usize::from(status.as_u16() / 100).clamp(1, 5) - 1;
         let known = {
-            let routes = self.inner.routes.read().unwrap_or_else(PoisonError::into_inner);
+            let routes = self
+                .inner
+                .routes
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
             match routes.get(route) {
                 Some(slots) => {
                     slots.record(method, class, elapsed);
@@ -218,7 +230,11 @@ impl Metrics {
             }
         };
         if !known {
-            let mut routes = self.inner.routes.write().unwrap_or_else(PoisonError::into_inner);
+            let mut routes = self
+                .inner
+                .routes
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
             routes
                 .entry(route.into())
                 .or_default()
@@ -238,7 +254,11 @@ impl Metrics {
 
     /// Every (method, route) seen so far, sorted by route then method.
     pub fn routes(&self) -> Vec<RouteSnapshot> {
-        let routes = self.inner.routes.read().unwrap_or_else(PoisonError::into_inner);
+        let routes = self
+            .inner
+            .routes
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         let mut snapshots: Vec<RouteSnapshot> = routes
             .iter()
             .flat_map(|(route, slots)| {
@@ -280,12 +300,20 @@ impl Metrics {
 
     /// Remembers a pool utilisation sample (0.0 to 1.0); the sampler calls this every second.
     pub fn record_pool_utilisation(&self, at: Instant, utilisation: f64) {
-        let mut window = self.inner.utilisation.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut window = self
+            .inner
+            .utilisation
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         window.push(at, utilisation);
     }
 
     pub(crate) fn pool_busy_for(&self, threshold: f64, period: Duration) -> bool {
-        let window = self.inner.utilisation.lock().unwrap_or_else(PoisonError::into_inner);
+        let window = self
+            .inner
+            .utilisation
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         window.sustained_above(threshold, period, Instant::now())
     }
 
@@ -293,22 +321,7 @@ impl Metrics {
     /// and with `tracing::info!` when it clears.
     pub fn warnings(&self) -> Vec<Warning> {
         let current = super::warnings::evaluate(self);
-        let mut active = self
-            .inner
-            .active_warnings
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        for warning in &current {
-            if !active.contains(&warning.code) {
-                tracing::warn!(code = %warning.code, "{}", warning.message);
-            }
-        }
-        for code in active.iter() {
-            if !current.iter().any(|warning| &warning.code == code) {
-                tracing::info!(code = %code, "warning cleared");
-            }
-        }
-        *active = current.iter().map(|warning| warning.code.clone()).collect();
+        self.inner.warning_log.note(&current);
         current
     }
 }
@@ -322,12 +335,25 @@ mod tests {
         let metrics = Metrics::new();
         let ms = Duration::from_millis;
         metrics.record(&Method::GET, "/rentals/{slug}", StatusCode::OK, ms(3));
-        metrics.record(&Method::GET, "/rentals/{slug}", StatusCode::NOT_FOUND, ms(5));
-        metrics.record(&Method::POST, "/rentals/{slug}", StatusCode::BAD_GATEWAY, ms(7));
+        metrics.record(
+            &Method::GET,
+            "/rentals/{slug}",
+            StatusCode::NOT_FOUND,
+            ms(5),
+        );
+        metrics.record(
+            &Method::POST,
+            "/rentals/{slug}",
+            StatusCode::BAD_GATEWAY,
+            ms(7),
+        );
         let odd = Method::from_bytes(b"BREW").expect("a valid extension method");
         metrics.record(&odd, FALLBACK_ROUTE, StatusCode::SEE_OTHER, ms(1));
         let routes = metrics.routes();
-        let labels: Vec<_> = routes.iter().map(|r| (r.method, r.route.as_str())).collect();
+        let labels: Vec<_> = routes
+            .iter()
+            .map(|r| (r.method, r.route.as_str()))
+            .collect();
         assert_eq!(
             labels,
             [
@@ -361,6 +387,9 @@ mod tests {
         let metrics = Metrics::new();
         assert_eq!(metrics.startup_duration(), None);
         metrics.set_startup_duration(Duration::from_millis(1250));
-        assert_eq!(metrics.startup_duration(), Some(Duration::from_millis(1250)));
+        assert_eq!(
+            metrics.startup_duration(),
+            Some(Duration::from_millis(1250))
+        );
     }
 }

@@ -15,7 +15,7 @@ mod warnings;
 mod window;
 
 pub use access::StaffCheck;
-pub use health::{check as check_health, Check, HealthReport, CHECK_TIMEOUT};
+pub use health::{check as check_health, HealthCheck, HealthReport, CHECK_TIMEOUT};
 pub use histogram::{HistogramSnapshot, LatencyHistogram};
 pub use metrics::{
     InFlightGuard, Metrics, RecentTraffic, RouteSnapshot, StatusCounts, FALLBACK_ROUTE,

@@ -15,7 +15,11 @@ pub fn render(metrics: &Metrics, pool: &PoolGauges, process: &ProcessUsage) -> S
     render_http(&mut out, metrics);
 
     let pool_gauges = [
-        ("size", "Open database connections, idle or in use.", pool.size),
+        (
+            "size",
+            "Open database connections, idle or in use.",
+            pool.size,
+        ),
         ("idle", "Idle database connections.", pool.idle),
         ("in_use", "Database connections in use.", pool.in_use),
         ("max", "Most connections the pool may open.", pool.max),
@@ -53,14 +57,22 @@ pub fn render(metrics: &Metrics, pool: &PoolGauges, process: &ProcessUsage) -> S
         "Seconds since the server began starting.",
         "gauge",
     );
-    out.sample("rentwise_uptime_seconds", &[], metrics.uptime().as_secs_f64());
+    out.sample(
+        "rentwise_uptime_seconds",
+        &[],
+        metrics.uptime().as_secs_f64(),
+    );
     if let Some(startup) = metrics.startup_duration() {
         out.family(
             "rentwise_startup_duration_seconds",
             "Seconds startup took, until the server was ready to serve.",
             "gauge",
         );
-        out.sample("rentwise_startup_duration_seconds", &[], startup.as_secs_f64());
+        out.sample(
+            "rentwise_startup_duration_seconds",
+            &[],
+            startup.as_secs_f64(),
+        );
     }
 
     for source in metrics.sources() {
@@ -240,7 +252,10 @@ mod tests {
         let bucket = |le: &str| {
             format!("rentwise_http_request_duration_seconds_bucket{{method=\"GET\",route=\"/rentals/{{slug}}\",le=\"{le}\"}}")
         };
-        assert!(text.contains(&format!("{} 1\n", bucket("0.00390625"))), "{text}");
+        assert!(
+            text.contains(&format!("{} 1\n", bucket("0.00390625"))),
+            "{text}"
+        );
         assert!(text.contains(&format!("{} 2\n", bucket("0.5"))));
         assert!(text.contains(&format!("{} 2\n", bucket("+Inf"))));
         assert!(text.contains(
@@ -249,17 +264,30 @@ mod tests {
         assert!(text.contains("rentwise_http_responses_total{method=\"GET\",route=\"/rentals/{slug}\",class=\"2xx\"} 2\n"));
         assert!(text.contains("# TYPE rentwise_http_request_duration_seconds histogram\n"));
         assert!(text.contains("rentwise_db_pool_in_use 1\n"));
-        assert!(text.contains("# TYPE rentwise_image_cache_hits_total counter\nrentwise_image_cache_hits_total 7\n"));
-        assert!(!text.contains("process_resident_memory_bytes"), "unknown values are left out");
+        assert!(text.contains(
+            "# TYPE rentwise_image_cache_hits_total counter\nrentwise_image_cache_hits_total 7\n"
+        ));
+        assert!(
+            !text.contains("process_resident_memory_bytes"),
+            "unknown values are left out"
+        );
     }
 
     #[test]
     fn label_values_are_escaped() {
         let metrics = Metrics::new();
         let route = "/odd/\"quoted\"\\back\nline";
-        metrics.record(&Method::GET, route, StatusCode::OK, Duration::from_millis(1));
+        metrics.record(
+            &Method::GET,
+            route,
+            StatusCode::OK,
+            Duration::from_millis(1),
+        );
         let text = render(&metrics, &idle_pool(), &ProcessUsage::default());
-        assert!(text.contains(r#"route="/odd/\"quoted\"\\back\nline""#), "{text}");
+        assert!(
+            text.contains(r#"route="/odd/\"quoted\"\\back\nline""#),
+            "{text}"
+        );
         assert!(!text.contains("back\nline"));
     }
 
@@ -270,7 +298,10 @@ mod tests {
         assert_eq!(format_value(f64::NAN), "NaN");
         assert_eq!(format_value(0.25), "0.25");
         assert_eq!(format_value(3.0), "3");
-        assert_eq!(metric_name("rentwise_9jobs.queued-now"), "rentwise_9jobs_queued_now");
+        assert_eq!(
+            metric_name("rentwise_9jobs.queued-now"),
+            "rentwise_9jobs_queued_now"
+        );
         assert_eq!(metric_name("9lives"), "_9lives");
     }
 }

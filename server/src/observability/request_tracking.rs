@@ -35,7 +35,9 @@ pub async fn track(State(metrics): State<Metrics>, request: Request, next: Next)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::{body::Body, http::StatusCode, middleware::from_fn_with_state, routing::get, Router};
+    use axum::{
+        body::Body, http::StatusCode, middleware::from_fn_with_state, routing::get, Router,
+    };
     use std::time::Duration;
     use tower::ServiceExt;
 
@@ -50,21 +52,29 @@ mod tests {
     }
 
     async fn get_path(router: Router, path: &str) -> StatusCode {
-        let request = Request::get(path).body(Body::empty()).expect("valid request");
+        let request = Request::get(path)
+            .body(Body::empty())
+            .expect("valid request");
         let response = router.oneshot(request).await.expect("infallible router");
         response.status()
     }
 
     fn labels(metrics: &Metrics) -> Vec<(String, u64)> {
         let routes = metrics.routes();
-        routes.into_iter().map(|r| (r.route, r.latency.count())).collect()
+        routes
+            .into_iter()
+            .map(|r| (r.route, r.latency.count()))
+            .collect()
     }
 
     #[tokio::test]
     async fn requests_are_labelled_with_the_route_template_not_the_path() {
         let metrics = Metrics::new();
         for slug in ["drill", "ladder", "tent"] {
-            assert_eq!(get_path(shop(&metrics), &format!("/rentals/{slug}")).await, 200);
+            assert_eq!(
+                get_path(shop(&metrics), &format!("/rentals/{slug}")).await,
+                200
+            );
         }
         assert_eq!(get_path(shop(&metrics), "/catalog/items/7").await, 200);
         assert_eq!(get_path(shop(&metrics), "/no/such/page").await, 404);
@@ -94,6 +104,10 @@ mod tests {
         stuck.abort();
         assert!(stuck.await.is_err(), "the handler never answers");
         assert_eq!(metrics.in_flight(), 0);
-        assert_eq!(metrics.total_requests(), 0, "an abandoned request is not timed");
+        assert_eq!(
+            metrics.total_requests(),
+            0,
+            "an abandoned request is not timed"
+        );
     }
 }

@@ -114,7 +114,7 @@ pub(crate) async fn respond_json(
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    if let Err(refused) = state.access.admit(&parts) {
+    if let Some(refused) = state.access.refusal(&parts) {
         return refused;
     }
     let pool = PoolGauges::read(&state.pool);
@@ -127,11 +127,80 @@ pub(crate) async fn respond_prometheus(
     request: Request,
 ) -> Response {
     let (parts, _) = request.into_parts();
-    if let Err(refused) = state.access.admit(&parts) {
+    if let Some(refused) = state.access.refusal(&parts) {
         return refused;
     }
     let pool = PoolGauges::read(&state.pool);
     let text = prometheus::render(&state.metrics, &pool, &ProcessUsage::read());
     let content_type = HeaderValue::from_static(prometheus::CONTENT_TYPE);
     private(([(header::CONTENT_TYPE, content_type)], text).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observability::source::{MetricSource, SourceMetric};
+    use axum::http::{Method, StatusCode};
+    use std::{sync::Arc, time::Duration};
+
+    struct Jobs;
+    impl MetricSource for Jobs {
+        fn name(&self) -> &str {
+            "jobs"
+        }
+        fn metrics(&self) -> Vec<SourceMetric> {
+            vec![SourceMetric::gauge("queued", "Jobs waiting.", 3.0)]
+        }
+    }
+
+    #[test]
+    fn the_summary_has_percentiles_error_rates_rates_and_sources() {
+        let metrics = Metrics::new();
+        metrics.set_startup_duration(Duration::from_millis(1500));
+        metrics.register_source(Arc::new(Jobs));
+        for ms in 1..=100 {
+            let status = if ms > 96 {
+                StatusCode::BAD_GATEWAY
+            } else {
+                StatusCode::OK
+            };
+            let elapsed = Duration::from_millis(ms);
+            metrics.record(&Method::GET, "/rentals/{slug}", status, elapsed);
+        }
+        let pool = PoolGauges {
+            size: 5,
+            idle: 1,
+            in_use: 4,
+            max: 5,
+            utilisation: 0.8,
+        };
+        let process = ProcessUsage {
+            rss_bytes: Some(1 << 20),
+            cpu_seconds: Some(0.5),
+        };
+        let report = summarise(&metrics, pool, process);
+        let route = &report.routes[0];
+        assert_eq!(
+            (route.method, route.route.as_str()),
+            ("GET", "/rentals/{slug}")
+        );
+        assert_eq!(route.count, 100);
+        let near =
+            |got: Option<f64>, want: f64| got.is_some_and(|g| (g - want).abs() < want * 0.05);
+        assert!(near(route.p50_ms, 50.0), "{:?}", route.p50_ms);
+        assert!(near(route.p95_ms, 95.0), "{:?}", route.p95_ms);
+        assert!(near(route.p99_ms, 99.0), "{:?}", route.p99_ms);
+        assert_eq!(route.max_ms, Some(100.0));
+        assert_eq!(route.error_rate, 0.04);
+        assert_eq!(route.statuses.server_error, 4);
+        assert_eq!(report.requests.last_minute, 100);
+        assert_eq!(report.requests.server_errors_last_minute, 4);
+        assert!(report.requests.per_second > 0.0);
+        assert_eq!(report.startup_seconds, Some(1.5));
+        assert_eq!(report.pool, pool);
+        assert_eq!(report.process, process);
+        assert_eq!(report.sources["jobs"]["queued"], 3.0);
+        let codes: Vec<_> = report.warnings.iter().map(|w| w.code.as_str()).collect();
+        assert_eq!(codes, ["error_rate"]);
+    }
 }

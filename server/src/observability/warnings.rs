@@ -3,6 +3,8 @@
 
 use super::metrics::Metrics;
 use super::source::Warning;
+use std::collections::BTreeSet;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 /// Pool utilisation (in use / max) above which the pool counts as busy.
@@ -47,6 +49,28 @@ pub(crate) fn evaluate(metrics: &Metrics) -> Vec<Warning> {
         }
     }
     warnings
+}
+
+/// Codes of the warnings last seen, so each is logged when it appears, not every time.
+#[derive(Default)]
+pub(crate) struct WarningLog(Mutex<BTreeSet<String>>);
+
+impl WarningLog {
+    /// Logs the warnings in `current` that are new, and those that have cleared.
+    pub(crate) fn note(&self, current: &[Warning]) {
+        let mut active = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        for warning in current {
+            if !active.contains(&warning.code) {
+                tracing::warn!(code = %warning.code, "{}", warning.message);
+            }
+        }
+        for code in active.iter() {
+            if !current.iter().any(|warning| &warning.code == code) {
+                tracing::info!(code = %code, "warning cleared");
+            }
+        }
+        *active = current.iter().map(|warning| warning.code.clone()).collect();
+    }
 }
 
 /// The 5xx share when it is high enough, over enough requests, to warn about.
@@ -94,7 +118,10 @@ mod tests {
     fn a_pool_busy_for_thirty_seconds_raises_the_pool_warning() {
         let metrics = Metrics::new();
         let now = Instant::now();
-        let ago = |s: u64| now.checked_sub(Duration::from_secs(s)).expect("a past instant");
+        let ago = |s: u64| {
+            now.checked_sub(Duration::from_secs(s))
+                .expect("a past instant")
+        };
         for s in (1..=25).rev() {
             metrics.record_pool_utilisation(ago(s), 0.95);
         }

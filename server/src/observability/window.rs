@@ -87,10 +87,6 @@ impl UtilisationWindow {
         self.samples.push_back((at, utilisation));
     }
 
-    pub fn latest(&self) -> Option<f64> {
-        self.samples.back().map(|&(_, utilisation)| utilisation)
-    }
-
     /// Whether every sample over at least the last `period` before `now` was above `threshold`.
     pub fn sustained_above(&self, threshold: f64, period: Duration, now: Instant) -> bool {
         let mut since = None;
@@ -151,6 +147,5 @@ mod tests {
         assert!(!window.sustained_above(0.8, period, at(70))); // high for 28 s only
         window.push(at(72), 1.0);
         assert!(window.sustained_above(0.8, period, at(72)));
-        assert_eq!(window.latest(), Some(1.0));
     }
 }

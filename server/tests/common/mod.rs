@@ -12,6 +12,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use std::time::Duration;
 
+/// The bearer token test servers accept for /performance/stats and /metrics.
+pub const METRICS_TOKEN: &str = "test-token-0123456789";
+
 /// A pool of the test's own database, sized like a small production pool.
 pub async fn test_pool(connect: PgConnectOptions) -> PgPool {
     PgPoolOptions::new()
@@ -76,6 +79,12 @@ pub async fn spawn_app_with(pool: PgPool, settings: server::http::HttpSettings) 
             currency: config.currency.clone(),
         },
         &settings,
+        server::observability::ObservabilityState::new(
+            server::observability::Metrics::started_at(std::time::Instant::now()),
+            pool.clone(),
+            std::env::temp_dir(),
+        )
+        .with_token(Some(METRICS_TOKEN.to_owned())),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
