@@ -148,7 +148,9 @@ fn provide_request_nonce() {
     }
 }
 
-/// Negotiated br/zstd/gzip at a fast level for dynamic bodies of 500 bytes or more; never for
+/// Negotiated br/zstd/gzip at the fastest level for dynamic bodies of 500 bytes or more (the
+/// 20 KB catalog page, `wrk -c64`, 2 shared cores: brotli 4 → 4,305 B; brotli 1 → 4,702 B at
+/// 8,279 req/s; fastest → 5,026 B at 14,340 req/s, still 75% smaller than plain); never for
 /// images (already compressed). Precompressed static files carry Content-Encoding already and
 /// are passed through untouched.
 fn compression() -> CompressionLayer<impl Predicate> {
@@ -158,7 +160,7 @@ fn compression() -> CompressionLayer<impl Predicate> {
         .and(NotForContentType::SSE)
         .and(NotForContentType::const_new("application/wasm"));
     CompressionLayer::new()
-        .quality(CompressionLevel::Precise(1))
+        .quality(CompressionLevel::Fastest)
         .compress_when(predicate)
 }
 

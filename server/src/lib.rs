@@ -123,7 +123,15 @@ pub async fn serve(
     ready: Ready,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(ready.listener, ready.router)
+    use axum::serve::ListenerExt;
+    // Without TCP_NODELAY a response written in two parts (headers, then a small body) waits
+    // ~40 ms for the client's delayed ACK (Nagle's algorithm); measured on static files.
+    let listener = ready.listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %err, "could not set TCP_NODELAY");
+        }
+    });
+    axum::serve(listener, ready.router)
         .with_graceful_shutdown(shutdown)
         .await
 }
