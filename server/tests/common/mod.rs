@@ -65,6 +65,12 @@ pub async fn spawn_app_without_data(pool: PgPool) -> TestApp {
 /// Serves with the given HTTP settings. The catalog cache starts empty and loads on the first
 /// request that needs it (no listener: each test sees the database as it was then).
 pub async fn spawn_app_with(pool: PgPool, settings: server::http::HttpSettings) -> TestApp {
+    // Warnings and errors of the server (timeouts, shed load, database errors) show up in the
+    // output of a failing test.
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter("warn")
+        .try_init();
     let config =
         Config::from_lookup(|name| (name == "RENTWISE_LISTEN").then(|| "127.0.0.1:0".to_owned()))
             .expect("test configuration is valid");
