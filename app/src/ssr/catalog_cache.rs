@@ -18,7 +18,7 @@ use std::{
 pub const CHANNEL: &str = "catalog_changed";
 const SAFETY_RELOAD: Duration = Duration::from_secs(60);
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 struct ProductRecord {
     slug: String,
     name: String,
@@ -109,18 +109,9 @@ impl CatalogSnapshot {
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await?;
-        type Row = (
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            Decimal,
-            Decimal,
-        );
-        let rows = sqlx::query_as::<_, Row>(
-            "SELECT p.slug, p.name, p.summary, p.description, c.slug, c.name, p.daily_price, p.deposit
+        let products = sqlx::query_as::<_, ProductRecord>(
+            "SELECT p.slug, p.name, p.summary, p.description, c.slug AS category_slug,
+                    c.name AS category_name, p.daily_price, p.deposit
                FROM products p JOIN categories c ON c.id = p.category_id
               WHERE p.published
               ORDER BY p.name, p.id",
@@ -134,32 +125,6 @@ impl CatalogSnapshot {
         .await?;
         tx.commit().await?;
 
-        let products: Vec<ProductRecord> = rows
-            .into_iter()
-            .map(
-                |(
-                    slug,
-                    name,
-                    summary,
-                    description,
-                    category_slug,
-                    category_name,
-                    daily_price,
-                    deposit,
-                )| {
-                    ProductRecord {
-                        slug,
-                        name,
-                        summary,
-                        description,
-                        category_slug,
-                        category_name,
-                        daily_price,
-                        deposit,
-                    }
-                },
-            )
-            .collect();
         let mut by_slug = HashMap::with_capacity(products.len());
         let mut by_category: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, p) in products.iter().enumerate() {
