@@ -50,6 +50,7 @@ pub struct Config {
     pub time_zone: chrono_tz::Tz,
     pub currency: String,
     pub smtp_url: Option<Secret>,
+    pub mail_from: String,
     pub image_cache_bytes: u64,
     pub log: String,
     pub log_json: bool,
@@ -132,6 +133,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "RENTWISE_DEMO_DATA",
         "true",
         "true or false: load demo data into an empty database",
+    ),
+    (
+        "RENTWISE_MAIL_FROM",
+        "rentwise <shop@rentwise.local>",
+        "the sender of the shop's emails, e.g. Shop <shop@example.com>",
     ),
     (
         "RENTWISE_LOG_FORMAT",
@@ -261,6 +267,11 @@ impl Config {
             (_, false) => None,
         };
 
+        let (mail_from, _) = raw("RENTWISE_MAIL_FROM");
+        if !(mail_from.contains('@') && mail_from.len() <= 200) {
+            return Err(fail("RENTWISE_MAIL_FROM", mail_from));
+        }
+
         let image_cache_bytes = bounded("RENTWISE_IMAGE_CACHE_MB", 1, 1 << 30)? * 1024 * 1024;
 
         let (demo_raw, _) = raw("RENTWISE_DEMO_DATA");
@@ -308,6 +319,7 @@ impl Config {
             time_zone,
             currency,
             smtp_url,
+            mail_from,
             image_cache_bytes,
             log,
             log_json,

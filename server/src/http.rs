@@ -41,6 +41,7 @@ pub struct AppState {
     pub pool: PgPool,
     pub catalog: Arc<CatalogCache>,
     pub currency: String,
+    pub images: Arc<crate::images::ImageCache>,
 }
 
 /// How the HTTP layer behaves (from `Config`; tests use `Default`).
@@ -94,6 +95,7 @@ pub fn router(
         )
         .merge(assets::pkg_router(&settings.site_root, hashed))
         .merge(observability::routes(observability))
+        .merge(crate::images::routes(state.images.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,

@@ -6,6 +6,9 @@ pub mod config;
 pub mod database;
 pub mod demo;
 pub mod http;
+pub mod images;
+pub mod jobs;
+pub mod mail;
 pub mod observability;
 pub mod page_cache;
 pub mod security;
@@ -30,6 +33,10 @@ pub enum StartupError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot open the image cache: {0}")]
+    Images(#[from] images::ImageError),
+    #[error("cannot set up email: {0}")]
+    Mail(#[from] mail::MailError),
     #[error("cannot create data directory {path}: {source}")]
     DataDir {
         path: String,
@@ -55,6 +62,7 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
 /// A server that is listening and ready, not yet serving.
 pub struct Ready {
     pub metrics: observability::Metrics,
+    pub jobs: jobs::RunnerHandle,
     pub listener: TcpListener,
     pub router: axum::Router,
     pub pool: PgPool,
@@ -90,6 +98,24 @@ pub async fn prepare(config: &Config) -> Result<Ready, StartupError> {
     catalog.clone().spawn_listener(pool.clone());
     let metrics = observability::Metrics::started_at(started);
     observability::spawn_sampler(metrics.clone(), pool.clone());
+    let mailer = std::sync::Arc::new(mail::Mailer::from_config(
+        config.smtp_url.as_ref(),
+        &config.data_dir,
+        &config.mail_from,
+    )?);
+    let job_runner = jobs::Runner::new(pool.clone(), jobs::RunnerConfig::default())
+        .register(mail::EMAIL_JOB, mail::EmailJob { mailer })
+        .start();
+    let image_cache = images::ImageCache::open(
+        images::cache_dir(&config.data_dir),
+        images::ImageSettings::from_config(config),
+    )?;
+    metrics.register_source(std::sync::Arc::new(images::ImageCacheMetrics::new(
+        image_cache.clone(),
+    )));
+    let job_metrics = std::sync::Arc::new(jobs::JobQueueMetrics::new());
+    job_metrics.spawn_sampler(pool.clone(), std::time::Duration::from_secs(5));
+    metrics.register_source(job_metrics);
     let observability =
         observability::ObservabilityState::new(metrics.clone(), pool.clone(), &config.data_dir)
             .with_token(config.metrics_token.as_ref().map(|t| t.expose().to_owned()));
@@ -99,6 +125,7 @@ pub async fn prepare(config: &Config) -> Result<Ready, StartupError> {
             pool: pool.clone(),
             catalog,
             currency: config.currency.clone(),
+            images: image_cache,
         },
         &http::HttpSettings {
             site_root: config.site_root.clone(),
@@ -111,6 +138,7 @@ pub async fn prepare(config: &Config) -> Result<Ready, StartupError> {
     metrics.set_startup_duration(started.elapsed());
     Ok(Ready {
         metrics,
+        jobs: job_runner,
         listener,
         router,
         pool,
@@ -131,7 +159,10 @@ pub async fn serve(
             tracing::debug!(error = %err, "could not set TCP_NODELAY");
         }
     });
-    axum::serve(listener, ready.router)
+    let served = axum::serve(listener, ready.router)
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    // Requests are drained; now stop claiming jobs and let the running ones finish.
+    ready.jobs.shutdown().await;
+    served
 }

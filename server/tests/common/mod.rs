@@ -82,6 +82,11 @@ pub async fn spawn_app_with(pool: PgPool, settings: server::http::HttpSettings) 
             leptos_options,
             pool: pool.clone(),
             catalog: catalog.clone(),
+            images: server::images::ImageCache::open(
+                std::env::temp_dir().join(format!("rentwise-images-{}", address_suffix())),
+                server::images::ImageSettings::default(),
+            )
+            .expect("image cache"),
             currency: config.currency.clone(),
         },
         &settings,
@@ -116,4 +121,13 @@ pub async fn spawn_app_with(pool: PgPool, settings: server::http::HttpSettings) 
             .build()
             .expect("http client"),
     }
+}
+
+fn address_suffix() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{}-{nanos}", std::process::id())
 }

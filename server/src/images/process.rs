@@ -1,0 +1,376 @@
+//! The pure, CPU-bound half of the pipeline: recognise an upload by its bytes, check its size
+//! from the header before decoding, decode with limits, turn it upright, and re-encode the
+//! original without metadata; plus resizing (SIMD) and WebP encoding of the variants.
+
+use super::{ImageError, ImageSettings};
+use fast_image_resize::{images::Image as ResizeImage, FilterType, ResizeAlg, ResizeOptions};
+use image::{
+    codecs::{jpeg::JpegEncoder, png::PngEncoder},
+    DynamicImage, ImageDecoder, ImageEncoder, ImageFormat, ImageReader, Limits,
+};
+use sha2::{Digest, Sha256};
+use std::io::Cursor;
+
+/// Quality of a re-encoded JPEG original: high enough that variants made from it are not
+/// visibly worse than ones made from the upload.
+const ORIGINAL_JPEG_QUALITY: u8 = 92;
+
+/// The upload formats we accept, recognised by their magic bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceFormat {
+    Jpeg,
+    Png,
+    Webp,
+}
+
+impl SourceFormat {
+    /// Recognises the content, whatever the file is called or claims to be.
+    pub fn sniff(bytes: &[u8]) -> Option<Self> {
+        if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(SourceFormat::Jpeg)
+        } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(SourceFormat::Png)
+        } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+            Some(SourceFormat::Webp)
+        } else {
+            None
+        }
+    }
+
+    /// The name stored in the database (`images.format`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceFormat::Jpeg => "jpeg",
+            SourceFormat::Png => "png",
+            SourceFormat::Webp => "webp",
+        }
+    }
+
+    /// File extension of the stored original.
+    pub fn extension(self) -> &'static str {
+        match self {
+            SourceFormat::Jpeg => "jpg",
+            SourceFormat::Png => "png",
+            SourceFormat::Webp => "webp",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            SourceFormat::Jpeg => "image/jpeg",
+            SourceFormat::Png => "image/png",
+            SourceFormat::Webp => "image/webp",
+        }
+    }
+
+    fn image_format(self) -> ImageFormat {
+        match self {
+            SourceFormat::Jpeg => ImageFormat::Jpeg,
+            SourceFormat::Png => ImageFormat::Png,
+            SourceFormat::Webp => ImageFormat::WebP,
+        }
+    }
+}
+
+/// An upload that passed every check, ready to store.
+#[derive(Clone, Debug)]
+pub struct ProcessedUpload {
+    /// SHA-256 (lowercase hex) of the bytes as uploaded: the same file always gets the same key.
+    pub key: String,
+    pub format: SourceFormat,
+    /// Size after EXIF orientation was applied.
+    pub width: u32,
+    pub height: u32,
+    /// Dominant colour as `#rrggbb`, shown until the image loads.
+    pub placeholder: String,
+    /// The upright original, re-encoded in its own format without any metadata.
+    pub original: Vec<u8>,
+}
+
+/// Checks, decodes and re-encodes an upload. CPU-heavy: run it on the blocking pool.
+pub fn process(bytes: &[u8], settings: &ImageSettings) -> Result<ProcessedUpload, ImageError> {
+    if bytes.len() > settings.max_upload_bytes {
+        return Err(ImageError::TooLarge(format!(
+            "the file is {} bytes; at most {} are accepted",
+            bytes.len(),
+            settings.max_upload_bytes
+        )));
+    }
+    let format = SourceFormat::sniff(bytes).ok_or(ImageError::UnsupportedType)?;
+    if format == SourceFormat::Jpeg && !jpeg_is_complete(bytes) {
+        // The JPEG decoder is lenient and greys out what is missing; refuse instead.
+        return Err(ImageError::Corrupt("the JPEG file is truncated".into()));
+    }
+    let image = decode(bytes, format, settings.max_pixels)?;
+    let original = encode_original(&image, format)?;
+    Ok(ProcessedUpload {
+        key: hex_sha256(bytes),
+        format,
+        width: image.width(),
+        height: image.height(),
+        placeholder: dominant_colour(&image),
+        original,
+    })
+}
+
+/// Reads the size from the header only, refuses more than `max_pixels`, then decodes with the
+/// `image` crate's limits set and applies the EXIF orientation. The result is 8-bit RGB or RGBA.
+pub fn decode(
+    bytes: &[u8],
+    format: SourceFormat,
+    max_pixels: u64,
+) -> Result<DynamicImage, ImageError> {
+    let mut header = ImageReader::with_format(Cursor::new(bytes), format.image_format());
+    header.no_limits();
+    let (width, height) = header.into_dimensions().map_err(corrupt)?;
+    if u64::from(width) * u64::from(height) > max_pixels {
+        return Err(ImageError::TooLarge(format!(
+            "the image is {width}×{height} pixels; at most {} megapixels are accepted",
+            max_pixels / 1_000_000
+        )));
+    }
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(width);
+    limits.max_image_height = Some(height);
+    // Room for the decoded pixels at 16-bit RGBA plus the decoder's own buffers.
+    limits.max_alloc = Some(max_pixels.saturating_mul(8).saturating_add(64 << 20));
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(corrupt)?;
+    let orientation = decoder.orientation().map_err(corrupt)?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    image.apply_orientation(orientation);
+    Ok(if image.color().has_alpha() {
+        DynamicImage::ImageRgba8(image.into_rgba8())
+    } else {
+        DynamicImage::ImageRgb8(image.into_rgb8())
+    })
+}
+
+/// True when an end-of-image marker follows the last start-of-scan. Entropy-coded data
+/// escapes every 0xFF, so neither marker can occur inside it by chance.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+    last_scan.is_some_and(|at| bytes[at..].windows(2).any(|w| w == [0xFF, 0xD9]))
+}
+
+fn corrupt(err: image::ImageError) -> ImageError {
+    match err {
+        image::ImageError::Limits(limit) => ImageError::TooLarge(limit.to_string()),
+        image::ImageError::Unsupported(what) => ImageError::Corrupt(what.to_string()),
+        other => ImageError::Corrupt(other.to_string()),
+    }
+}
+
+/// The SHA-256 of `bytes` as 64 lowercase hex digits.
+pub fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Re-encodes in the upload's own format. None of these encoders writes EXIF, XMP or ICC data,
+/// so GPS position and camera details are gone; alpha is kept (PNG, lossless WebP).
+fn encode_original(image: &DynamicImage, format: SourceFormat) -> Result<Vec<u8>, ImageError> {
+    let mut out = Vec::new();
+    let (width, height, color) = (image.width(), image.height(), image.color());
+    let failed = |err: image::ImageError| ImageError::Encode(err.to_string());
+    match format {
+        SourceFormat::Jpeg => {
+            let rgb = image.to_rgb8();
+            JpegEncoder::new_with_quality(&mut out, ORIGINAL_JPEG_QUALITY)
+                .write_image(rgb.as_raw(), width, height, image::ExtendedColorType::Rgb8)
+                .map_err(failed)?;
+        }
+        SourceFormat::Png => PngEncoder::new(&mut out)
+            .write_image(image.as_bytes(), width, height, color.into())
+            .map_err(failed)?,
+        SourceFormat::Webp => {
+            let encoder = webp_encoder(image)?;
+            let memory = encoder
+                .encode_simple(true, 75.0)
+                .map_err(|err| ImageError::Encode(format!("{err:?}")))?;
+            out.extend_from_slice(&memory);
+        }
+    }
+    Ok(out)
+}
+
+fn webp_encoder(image: &DynamicImage) -> Result<webp::Encoder<'_>, ImageError> {
+    let (width, height) = (image.width(), image.height());
+    match image {
+        DynamicImage::ImageRgb8(rgb) => Ok(webp::Encoder::from_rgb(rgb.as_raw(), width, height)),
+        DynamicImage::ImageRgba8(rgba) => {
+            Ok(webp::Encoder::from_rgba(rgba.as_raw(), width, height))
+        }
+        _ => Err(ImageError::Encode("only 8-bit RGB(A) is encoded".into())),
+    }
+}
+
+/// The average colour of the visible pixels, sampled on a grid of about 10 000 points.
+pub fn dominant_colour(image: &DynamicImage) -> String {
+    let rgba = match image {
+        DynamicImage::ImageRgba8(rgba) => std::borrow::Cow::Borrowed(rgba),
+        other => std::borrow::Cow::Owned(other.to_rgba8()),
+    };
+    let step = ((u64::from(rgba.width()) * u64::from(rgba.height()) / 10_000).max(1)) as usize;
+    let (mut sum, mut weight) = ([0u64; 3], 0u64);
+    for pixel in rgba.pixels().step_by(step) {
+        let alpha = u64::from(pixel[3]);
+        for (total, channel) in sum.iter_mut().zip(&pixel.0[..3]) {
+            *total += u64::from(*channel) * alpha;
+        }
+        weight += alpha;
+    }
+    if weight == 0 {
+        return "#ffffff".into();
+    }
+    format!(
+        "#{:02x}{:02x}{:02x}",
+        sum[0] / weight,
+        sum[1] / weight,
+        sum[2] / weight
+    )
+}
+
+/// The pixel width of the variant named `width` for a source `source_width` wide: never wider
+/// than the source (no upscaling).
+pub fn pixel_width(width: u32, source_width: u32) -> u32 {
+    width.min(source_width)
+}
+
+/// The configured widths an image `source_width` wide has: every width up to the source's, and
+/// the next larger one rendered at the source's own width, so the sharpest copy is always
+/// offered. A 300 px image with widths 150/400/800/1200 has 150 (150 px) and 400 (300 px).
+pub fn variant_widths(widths: &[u32], source_width: u32) -> Vec<u32> {
+    let mut sorted = widths.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out: Vec<u32> = sorted
+        .iter()
+        .copied()
+        .filter(|w| *w <= source_width)
+        .collect();
+    if out.last() != Some(&source_width) {
+        if let Some(next) = sorted.iter().copied().find(|w| *w > source_width) {
+            out.push(next);
+        }
+    }
+    out
+}
+
+/// The width whose file holds the variant asked for: a configured width beyond the image's
+/// variants is served by its largest one (same pixels, one file).
+pub fn effective_width(widths: &[u32], requested: u32, source_width: u32) -> u32 {
+    let have = variant_widths(widths, source_width);
+    if have.contains(&requested) {
+        requested
+    } else {
+        have.last().copied().unwrap_or(requested)
+    }
+}
+
+/// Resizes (Lanczos3 on SIMD, alpha-aware) to `target_width`, keeping the aspect ratio and never
+/// upscaling, then encodes lossy WebP at `quality` (with alpha when the image has it).
+pub fn encode_variant(
+    image: &DynamicImage,
+    target_width: u32,
+    quality: f32,
+) -> Result<Vec<u8>, ImageError> {
+    let resized = resize(image, pixel_width(target_width, image.width()))?;
+    let image = resized.as_ref().unwrap_or(image);
+    let memory = webp_encoder(image)?
+        .encode_simple(false, quality)
+        .map_err(|err| ImageError::Encode(format!("{err:?}")))?;
+    Ok(memory.to_vec())
+}
+
+/// `None` when the image already has the width.
+fn resize(image: &DynamicImage, width: u32) -> Result<Option<DynamicImage>, ImageError> {
+    if width == image.width() {
+        return Ok(None);
+    }
+    let height = ((u64::from(image.height()) * u64::from(width) + u64::from(image.width()) / 2)
+        / u64::from(image.width().max(1)))
+    .max(1) as u32;
+    let mut dst = ResizeImage::new(width, height, image_pixel_type(image)?);
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
+    fast_image_resize::Resizer::new()
+        .resize(image, &mut dst, &options)
+        .map_err(|err| ImageError::Encode(err.to_string()))?;
+    let buffer = dst.into_vec();
+    let resized = match image {
+        DynamicImage::ImageRgba8(_) => {
+            image::RgbaImage::from_raw(width, height, buffer).map(DynamicImage::ImageRgba8)
+        }
+        _ => image::RgbImage::from_raw(width, height, buffer).map(DynamicImage::ImageRgb8),
+    };
+    resized
+        .map(Some)
+        .ok_or_else(|| ImageError::Encode("resized buffer has the wrong size".into()))
+}
+
+fn image_pixel_type(image: &DynamicImage) -> Result<fast_image_resize::PixelType, ImageError> {
+    match image {
+        DynamicImage::ImageRgb8(_) => Ok(fast_image_resize::PixelType::U8x3),
+        DynamicImage::ImageRgba8(_) => Ok(fast_image_resize::PixelType::U8x4),
+        _ => Err(ImageError::Encode("only 8-bit RGB(A) is resized".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_recognised_by_content_only() {
+        assert_eq!(
+            SourceFormat::sniff(b"\xFF\xD8\xFF\xE0rest"),
+            Some(SourceFormat::Jpeg)
+        );
+        assert_eq!(
+            SourceFormat::sniff(b"\x89PNG\r\n\x1a\nrest"),
+            Some(SourceFormat::Png)
+        );
+        assert_eq!(
+            SourceFormat::sniff(b"RIFF\0\0\0\0WEBPVP8 "),
+            Some(SourceFormat::Webp)
+        );
+        assert_eq!(SourceFormat::sniff(b"RIFF\0\0\0\0WAVEfmt "), None);
+        assert_eq!(SourceFormat::sniff(b"<html>"), None);
+        assert_eq!(SourceFormat::sniff(b""), None);
+    }
+
+    #[test]
+    fn widths_are_never_upscaled_and_the_next_width_holds_the_source_size() {
+        let widths = [150, 400, 800, 1200];
+        assert_eq!(variant_widths(&widths, 4000), [150, 400, 800, 1200]);
+        assert_eq!(variant_widths(&widths, 800), [150, 400, 800]);
+        assert_eq!(variant_widths(&widths, 300), [150, 400]);
+        assert_eq!(variant_widths(&widths, 100), [150]);
+        assert_eq!(pixel_width(400, 300), 300);
+        assert_eq!(effective_width(&widths, 1200, 300), 400);
+        assert_eq!(effective_width(&widths, 150, 300), 150);
+    }
+
+    #[test]
+    fn the_placeholder_is_the_average_visible_colour() {
+        let image = image::RgbaImage::from_fn(10, 10, |x, _| {
+            if x < 5 {
+                image::Rgba([255, 0, 0, 255])
+            } else {
+                image::Rgba([0, 0, 255, 0])
+            }
+        });
+        assert_eq!(dominant_colour(&DynamicImage::ImageRgba8(image)), "#ff0000");
+    }
+
+    #[test]
+    fn the_key_is_the_sha256_of_the_bytes() {
+        assert_eq!(
+            hex_sha256(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

@@ -1,0 +1,66 @@
+//! Accepting an upload: process it on the blocking pool, store the original once under its
+//! content key, record it in the `images` table; and warming, which makes all its variants.
+
+use super::{process, ImageCache, ImageError};
+use sqlx::PgPool;
+use std::sync::Arc;
+
+/// An image as recorded: what a page needs for `<img width height>` and the placeholder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredImage {
+    pub key: String,
+    pub width: u32,
+    pub height: u32,
+    pub format: String,
+    pub placeholder: String,
+    /// Size of the stored (metadata-free) original.
+    pub bytes: u64,
+}
+
+/// Checks and stores an upload. A rejected file leaves nothing behind; the same file uploaded
+/// twice is stored once and answers with the same key.
+pub async fn store_upload(
+    pool: &PgPool,
+    cache: &Arc<ImageCache>,
+    bytes: Vec<u8>,
+) -> Result<StoredImage, ImageError> {
+    let permit = cache.workers_permit().await;
+    let worker = Arc::clone(cache);
+    let processed = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let processed = process::process(&bytes, worker.settings())?;
+        worker.put_original(&processed.key, processed.format, &processed.original)?;
+        Ok::<_, ImageError>(processed)
+    })
+    .await
+    .map_err(|err| ImageError::Encode(err.to_string()))??;
+    let stored = StoredImage {
+        key: processed.key,
+        width: processed.width,
+        height: processed.height,
+        format: processed.format.as_str().to_owned(),
+        placeholder: processed.placeholder,
+        bytes: processed.original.len() as u64,
+    };
+    sqlx::query(
+        "INSERT INTO images (key, width, height, format, placeholder, bytes)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(&stored.key)
+    .bind(i32::try_from(stored.width).unwrap_or(i32::MAX))
+    .bind(i32::try_from(stored.height).unwrap_or(i32::MAX))
+    .bind(&stored.format)
+    .bind(&stored.placeholder)
+    .bind(i64::try_from(stored.bytes).unwrap_or(i64::MAX))
+    .execute(pool)
+    .await
+    .map_err(|err| ImageError::Database(err.to_string()))?;
+    Ok(stored)
+}
+
+/// Produces every variant of `key` that is not cached yet (for the warming job); returns the
+/// widths the image has.
+pub async fn warm(cache: &Arc<ImageCache>, key: &str) -> Result<Vec<u32>, ImageError> {
+    cache.warm(key).await
+}

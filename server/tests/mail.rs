@@ -1,0 +1,366 @@
+//! Email jobs against real PostgreSQL and a real SMTP server on loopback (a small sink below):
+//! content and exactly-once delivery, SMTP down then back, a worker lost mid-job, the outbox.
+
+mod common;
+
+use server::jobs::{RetryPolicy, Runner, RunnerConfig, RunnerHandle};
+use server::mail::{enqueue_email, EmailJob, EmailRequest, Mailer, EMAIL_JOB};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpSocket, TcpStream};
+
+/// A minimal SMTP server: accepts every message and keeps its DATA. Stoppable and restartable
+/// on the same port.
+struct SmtpSink {
+    port: u16,
+    messages: Arc<Mutex<Vec<(String, Instant)>>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl SmtpSink {
+    async fn start() -> SmtpSink {
+        let mut sink = SmtpSink {
+            port: 0,
+            messages: Arc::default(),
+            task: None,
+        };
+        sink.listen().await;
+        sink
+    }
+
+    async fn listen(&mut self) {
+        let socket = TcpSocket::new_v4().expect("socket");
+        socket.set_reuseaddr(true).expect("SO_REUSEADDR");
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], self.port));
+        socket.bind(addr).expect("bind the SMTP port");
+        let listener = socket.listen(64).expect("listen");
+        self.port = listener.local_addr().expect("address").port();
+        let messages = self.messages.clone();
+        self.task = Some(tokio::spawn(async move {
+            let mut sessions = tokio::task::JoinSet::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                sessions.spawn(session(stream, messages.clone()));
+            }
+        }));
+    }
+
+    /// Closes the port and every open connection.
+    fn stop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+
+    async fn restart(&mut self) {
+        self.stop();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        self.listen().await;
+    }
+
+    fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    fn messages(&self) -> Vec<String> {
+        let messages = self.messages.lock().expect("sink lock");
+        messages.iter().map(|(data, _)| data.clone()).collect()
+    }
+}
+
+async fn session(stream: TcpStream, messages: Arc<Mutex<Vec<(String, Instant)>>>) {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read);
+    let _ = write.write_all(b"220 sink ESMTP\r\n").await;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match lines.read_line(&mut line).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+        let reply: &[u8] = match verb.as_str() {
+            "EHLO" | "HELO" => b"250-sink\r\n250 8BITMIME\r\n",
+            "DATA" => {
+                let _ = write.write_all(b"354 go ahead\r\n").await;
+                let mut data = String::new();
+                loop {
+                    line.clear();
+                    match lines.read_line(&mut line).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) if line == ".\r\n" => break,
+                        Ok(_) => data.push_str(&line),
+                    }
+                }
+                messages
+                    .lock()
+                    .expect("sink lock")
+                    .push((data, Instant::now()));
+                b"250 queued\r\n"
+            }
+            "QUIT" => {
+                let _ = write.write_all(b"221 bye\r\n").await;
+                return;
+            }
+            _ => b"250 OK\r\n",
+        };
+        if write.write_all(reply).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn confirmation(order: &str, name: &str) -> EmailRequest {
+    let values = [
+        ("customer_name", name),
+        ("order_number", order),
+        ("pickup_at", "Friday 5 December 2026, 09:00"),
+        ("return_at", "Sunday 7 December 2026, 17:00"),
+        ("items", "1 x Cargo bike"),
+        ("price_breakdown", "2 days x EUR 40.00"),
+        ("total", "EUR 80.00"),
+        ("deposit", "EUR 200.00"),
+        ("pickup_address", "Rue de la Loi 1, Brussels"),
+        ("opening_hours", "Mon-Sat 09:00-18:00"),
+    ];
+    EmailRequest {
+        kind: "booking_confirmation".into(),
+        entity: order.into(),
+        to: "ann@example.com".into(),
+        values: values
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect::<BTreeMap<_, _>>(),
+    }
+}
+
+fn start_runner(pool: &PgPool, mailer: Mailer) -> RunnerHandle {
+    start_runner_with(pool, mailer, 4)
+}
+
+fn start_runner_with(pool: &PgPool, mailer: Mailer, concurrency: usize) -> RunnerHandle {
+    let config = RunnerConfig {
+        queues: vec![("default".to_owned(), concurrency)],
+        lease: Duration::from_secs(5),
+        poll_interval: Duration::from_millis(100),
+        shutdown_deadline: Duration::from_secs(5),
+        ..RunnerConfig::default()
+    };
+    let retry = RetryPolicy {
+        first_retry: Duration::from_millis(100),
+        max_delay: Duration::from_millis(300),
+    };
+    let handler = EmailJob {
+        mailer: Arc::new(mailer),
+    };
+    Runner::new(pool.clone(), config)
+        .register_with(EMAIL_JOB, handler, retry)
+        .start()
+}
+
+async fn enqueue(pool: &PgPool, request: EmailRequest, max_attempts: i32) -> Option<i64> {
+    let mut tx = pool.begin().await.expect("begin");
+    let id = enqueue_email(&mut tx, request)
+        .await
+        .expect("enqueue email");
+    sqlx::query("UPDATE jobs SET max_attempts = $1 WHERE id = $2")
+        .bind(max_attempts)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .expect("set attempts");
+    tx.commit().await.expect("commit");
+    id
+}
+
+async fn wait_until_sent(pool: &PgPool) {
+    for _ in 0..300 {
+        let sent: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM emails WHERE sent_at IS NOT NULL)
+                AND NOT EXISTS (SELECT 1 FROM jobs WHERE state <> 'succeeded')",
+        )
+        .fetch_one(pool)
+        .await
+        .expect("poll");
+        if sent {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the email was not sent in time");
+}
+
+const FROM: &str = "Rentwise <shop@rentwise.local>";
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_confirmation_is_delivered_once_with_its_content(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let pool = common::test_pool(connect).await;
+    let mut sink = SmtpSink::start().await;
+    let runner = start_runner(&pool, Mailer::smtp(&sink.url(), FROM).expect("mailer"));
+    assert!(enqueue(&pool, confirmation("R-1001", "Ann <Admin>"), 3)
+        .await
+        .is_some());
+    assert_eq!(
+        enqueue(&pool, confirmation("R-1001", "Ann <Admin>"), 3).await,
+        None
+    );
+    wait_until_sent(&pool).await;
+    runner.shutdown().await;
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1);
+    // Undo quoted-printable soft line breaks, should the encoder have chosen it.
+    let message = messages[0].replace("=\r\n", "");
+    assert!(message.contains("Message-ID: <booking_confirmation-R-1001@rentwise.local>"));
+    assert!(message.contains("Subject: Your rental R-1001 is confirmed"));
+    assert!(message.contains("Ann &lt;Admin&gt;"), "escaped in HTML");
+    assert!(message.contains("Ann <Admin>"), "as is in plain text");
+    assert!(message.contains("Rue de la Loi 1, Brussels"));
+    sink.stop();
+    pool.close().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn with_smtp_down_the_job_retries_and_delivers_once_smtp_is_back(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let pool = common::test_pool(connect).await;
+    let mut sink = SmtpSink::start().await;
+    sink.stop();
+    let runner = start_runner(&pool, Mailer::smtp(&sink.url(), FROM).expect("mailer"));
+    enqueue(&pool, confirmation("R-2002", "Bob"), 50).await;
+    for _ in 0..100 {
+        let attempts: i32 = sqlx::query_scalar("SELECT attempts FROM jobs")
+            .fetch_one(&pool)
+            .await
+            .expect("job row");
+        if attempts >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let error: Option<String> = sqlx::query_scalar("SELECT last_error FROM jobs")
+        .fetch_one(&pool)
+        .await
+        .expect("job row");
+    assert!(error.is_some_and(|e| e.contains("SMTP")));
+    assert!(sink.messages().is_empty());
+    sink.restart().await;
+    wait_until_sent(&pool).await;
+    runner.shutdown().await;
+    assert_eq!(sink.messages().len(), 1);
+    sink.stop();
+    pool.close().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_job_whose_worker_died_is_picked_up_after_its_lease_and_sent_once(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let pool = common::test_pool(connect).await;
+    let mut sink = SmtpSink::start().await;
+    enqueue(&pool, confirmation("R-3003", "Cleo"), 3).await;
+    // A worker claims the job with a short lease and dies without finishing it.
+    sqlx::query(
+        "UPDATE jobs SET state = 'running', locked_by = 'killed-worker', attempts = 1,
+                lease_until = now() + interval '500 milliseconds'",
+    )
+    .execute(&pool)
+    .await
+    .expect("claim as the dead worker");
+    let runner = start_runner(&pool, Mailer::smtp(&sink.url(), FROM).expect("mailer"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        sink.messages().is_empty(),
+        "not taken while the lease holds"
+    );
+    wait_until_sent(&pool).await;
+    runner.shutdown().await;
+    assert_eq!(sink.messages().len(), 1);
+    let attempts: i32 = sqlx::query_scalar("SELECT attempts FROM jobs")
+        .fetch_one(&pool)
+        .await
+        .expect("job row");
+    assert_eq!(attempts, 2);
+    sink.stop();
+    pool.close().await;
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn without_smtp_messages_go_to_the_outbox_folder(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let pool = common::test_pool(connect).await;
+    let dir = std::env::temp_dir().join(format!("rentwise-outbox-{}", uuid::Uuid::new_v4()));
+    let runner = start_runner(&pool, Mailer::outbox(dir.clone(), FROM).expect("outbox"));
+    enqueue(&pool, confirmation("R-4004", "Dee"), 3).await;
+    wait_until_sent(&pool).await;
+    runner.shutdown().await;
+    let file = dir.join("booking_confirmation-R-4004@rentwise.local.eml");
+    let eml = std::fs::read_to_string(&file).expect("the .eml file");
+    assert!(eml.contains("Message-ID: <booking_confirmation-R-4004@rentwise.local>"));
+    let _ = std::fs::remove_dir_all(&dir);
+    pool.close().await;
+}
+
+/// Benchmark, not a timed test: `cargo test -p server --test mail -- --ignored --nocapture`.
+/// Enqueues 5,000 confirmations one transaction each while one runner sends them to the sink.
+#[sqlx::test(migrations = "../migrations")]
+#[ignore = "benchmark: run by hand"]
+async fn benchmark_5000_confirmations(_: PgPoolOptions, connect: PgConnectOptions) {
+    const EMAILS: usize = 5000;
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .connect_with(connect)
+        .await
+        .expect("bench pool");
+    let mut sink = SmtpSink::start().await;
+    let runner = start_runner_with(&pool, Mailer::smtp(&sink.url(), FROM).expect("mailer"), 8);
+    let started = Instant::now();
+    let mut enqueued = std::collections::HashMap::new();
+    for n in 0..EMAILS {
+        let order = format!("B-{n}");
+        enqueue(&pool, confirmation(&order, "Bench"), 3).await;
+        enqueued.insert(
+            format!("<booking_confirmation-{order}@rentwise.local>"),
+            Instant::now(),
+        );
+    }
+    let enqueue_done = started.elapsed();
+    while sink.messages.lock().expect("sink lock").len() < EMAILS {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let total = started.elapsed();
+    runner.shutdown().await;
+    let mut latencies: Vec<Duration> = sink
+        .messages
+        .lock()
+        .expect("sink lock")
+        .iter()
+        .filter_map(|(data, accepted)| {
+            let id = data.lines().find_map(|l| l.strip_prefix("Message-ID: "))?;
+            Some(accepted.saturating_duration_since(*enqueued.get(id.trim())?))
+        })
+        .collect();
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q) as usize];
+    println!(
+        "{EMAILS} confirmations: enqueued in {enqueue_done:?}, all accepted after {total:?} \
+         ({:.0}/s); enqueue -> accepted p50 {:?}, p99 {:?} ({} measured)",
+        EMAILS as f64 / total.as_secs_f64(),
+        at(0.5),
+        at(0.99),
+        latencies.len()
+    );
+    sink.stop();
+    pool.close().await;
+}
