@@ -171,20 +171,34 @@ impl ImageCache {
     /// Produces every variant `key` should have that is not on disk yet, decoding once.
     pub async fn warm(self: &Arc<Self>, key: &str) -> Result<Vec<u32>, ImageError> {
         let (original, format) = self.original_path(key).ok_or(ImageError::NotFound)?;
+        let key = key.to_owned();
+        self.with_decoded(original, format, move |cache, image| {
+            let widths = process::variant_widths(&cache.settings.widths, image.width());
+            for &width in &widths {
+                if !cache.index.contains(&(key.clone(), width)) {
+                    cache.encode_and_store(&key, width, image)?;
+                }
+            }
+            Ok(widths)
+        })
+        .await
+    }
+
+    /// Decodes `original` on the blocking pool, behind the workers semaphore, and runs `then`
+    /// there with the image: decoding and encoding never touch the async threads.
+    async fn with_decoded<T: Send + 'static>(
+        self: &Arc<Self>,
+        original: PathBuf,
+        format: SourceFormat,
+        then: impl FnOnce(&ImageCache, &image::DynamicImage) -> Result<T, ImageError> + Send + 'static,
+    ) -> Result<T, ImageError> {
         let permit = self.workers_permit().await;
         let cache = Arc::clone(self);
-        let key = key.to_owned();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let bytes = std::fs::read(&original)?;
             let image = process::decode(&bytes, format, cache.settings.max_pixels)?;
-            let widths = process::variant_widths(&cache.settings.widths, image.width());
-            for &width in &widths {
-                if !cache.index.contains(&(key.clone(), width)) {
-                    cache.encode_and_store(&key, width, &image)?;
-                }
-            }
-            Ok(widths)
+            then(&cache, &image)
         })
         .await
         .map_err(|err| ImageError::Encode(err.to_string()))?
@@ -255,17 +269,11 @@ impl ImageCache {
         original: PathBuf,
         format: SourceFormat,
     ) -> Result<Bytes, ImageError> {
-        let permit = self.workers_permit().await;
-        let cache = Arc::clone(self);
         let key = key.to_owned();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let bytes = std::fs::read(&original)?;
-            let image = process::decode(&bytes, format, cache.settings.max_pixels)?;
-            cache.encode_and_store(&key, width, &image).map(Bytes::from)
+        self.with_decoded(original, format, move |cache, image| {
+            cache.encode_and_store(&key, width, image).map(Bytes::from)
         })
         .await
-        .map_err(|err| ImageError::Encode(err.to_string()))?
     }
 
     /// Encodes one variant (timed and counted), writes it atomically and evicts over budget.
