@@ -46,6 +46,9 @@ ensure_cargo_leptos() {
     [ -n "$crate" ] || { log "could not download cargo-leptos $CARGO_LEPTOS_VERSION from crates.io"; exit 1; }
     tar -xzf "$crate" -C "$TOOLS/src"
   fi
+  # The source sits under this workspace's target/; an empty [workspace] table keeps cargo from
+  # treating it as an unlisted member of ours.
+  grep -q '^\[workspace\]' "$src/Cargo.toml" || printf '\n[workspace]\n' >> "$src/Cargo.toml"
   (cd "$src" && cargo update -q -p cargo-util-schemas --precise 0.14.1 &&
     cargo install -q --path . --locked --features no_downloads)
 }

@@ -44,6 +44,7 @@ pub async fn get_catalog(
     mark_page_cacheable();
     let (products, total_products) = catalog.page(
         category.as_ref().map(|c| c.slug.as_str()),
+        crate::model::CatalogSort::Name,
         page,
         CATALOG_PAGE_SIZE,
     );

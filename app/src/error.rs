@@ -16,6 +16,15 @@ pub enum AppError {
     /// The request itself is wrong in a way the customer can fix.
     #[error("{0}")]
     Invalid(String),
+    /// The request is wrong in one form field; the page shows the message next to it.
+    #[error("{message}")]
+    Field { field: String, message: String },
+    /// What was asked for was taken meanwhile (a booking conflict).
+    #[error("{0}")]
+    Conflict(String),
+    /// The page or action needs a signed-in account.
+    #[error("Please sign in to continue.")]
+    SignInRequired,
     /// We are overloaded (no database connection free in time); retrying shortly will work.
     #[error("The shop is very busy right now. Please try again in a few seconds.")]
     Busy,
@@ -46,10 +55,20 @@ impl FromServerFnError for AppError {
 }
 
 impl AppError {
+    /// The message for form field `name`, when this error is about it.
+    pub fn for_field(&self, name: &str) -> Option<String> {
+        match self {
+            AppError::Field { field, message } if field == name => Some(message.clone()),
+            _ => None,
+        }
+    }
+
     pub fn title(&self) -> &'static str {
         match self {
             AppError::NotFound(_) => "Not found",
-            AppError::Invalid(_) => "Please check your request",
+            AppError::Invalid(_) | AppError::Field { .. } => "Please check your request",
+            AppError::Conflict(_) => "No longer available",
+            AppError::SignInRequired => "Please sign in",
             AppError::Busy => "Busy",
             AppError::Internal { .. } => "Something went wrong",
             AppError::Network => "Connection problem",

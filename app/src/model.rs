@@ -1,5 +1,6 @@
 //! What the pages show, as plain serialisable types shared by server and browser.
 
+use crate::domain::pricing::{PriceTier, QuoteLine};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +42,171 @@ pub struct ProductDetail {
     pub category_name: String,
     pub daily_price: Decimal,
     pub deposit: Decimal,
+    pub currency: String,
+    pub tiers: Vec<PriceTier>,
+    pub min_rental_minutes: i32,
+}
+
+/// How the catalog is ordered; the URL's `sort` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum CatalogSort {
+    #[default]
+    Name,
+    PriceLow,
+    PriceHigh,
+    Newest,
+}
+
+impl CatalogSort {
+    pub const ALL: [CatalogSort; 4] = [
+        CatalogSort::Name,
+        CatalogSort::PriceLow,
+        CatalogSort::PriceHigh,
+        CatalogSort::Newest,
+    ];
+
+    pub fn parse(text: &str) -> Option<CatalogSort> {
+        CatalogSort::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CatalogSort::Name => "name",
+            CatalogSort::PriceLow => "price",
+            CatalogSort::PriceHigh => "price-desc",
+            CatalogSort::Newest => "newest",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CatalogSort::Name => "Name",
+            CatalogSort::PriceLow => "Price: low to high",
+            CatalogSort::PriceHigh => "Price: high to low",
+            CatalogSort::Newest => "Newest",
+        }
+    }
+}
+
+/// The catalog's filters as they appear in the URL, already checked.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CatalogQuery {
+    pub category: Option<String>,
+    pub search: Option<String>,
+    /// Shop-local dates `YYYY-MM-DD`: show only items free from the start of `from` to the
+    /// end of `to`.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub sort: CatalogSort,
+    pub page: u32,
+}
+
+/// Free units of a product on one shop-local day of a month calendar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarDay {
+    /// `YYYY-MM-DD`
+    pub date: String,
+    pub free_units: i64,
+    /// Past days are shown greyed out.
+    pub past: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonthCalendar {
+    /// `YYYY-MM`
+    pub month: String,
+    pub title: String,
+    pub previous: Option<String>,
+    pub next: Option<String>,
+    /// Monday = 0: how many blank cells precede the first day.
+    pub leading_blanks: u32,
+    pub days: Vec<CalendarDay>,
+    pub total_units: i64,
+}
+
+/// What a period costs, and whether a unit is free for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuoteView {
+    pub period_label: String,
+    pub lines: Vec<QuoteLine>,
+    pub rental_total: Decimal,
+    pub deposit: Decimal,
+    pub total_due: Decimal,
+    pub free_units: i64,
+    pub currency: String,
+}
+
+/// The signed-in person, as pages need them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub is_staff: bool,
+}
+
+/// One line of an order: a unit of a product for a period, priced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLineView {
+    pub reservation_id: i64,
+    pub product_slug: String,
+    pub product_name: String,
+    pub unit_label: String,
+    /// Formatted in the shop's time zone on the server.
+    pub starts: String,
+    pub ends: String,
+    pub state: String,
+    pub price_lines: Vec<QuoteLine>,
+    pub rental_total: Decimal,
+    pub deposit: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderEventView {
+    pub at: String,
+    pub actor: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderView {
+    pub number: String,
+    pub state: String,
+    pub state_label: String,
+    pub lines: Vec<OrderLineView>,
+    pub rental_total: Decimal,
+    pub deposit: Decimal,
+    pub late_fee: Decimal,
+    pub total_due: Decimal,
+    pub currency: String,
+    /// When the cart's earliest hold runs out (held orders only), formatted, and in seconds.
+    pub hold_expires: Option<String>,
+    pub hold_seconds_left: Option<i64>,
+    pub is_late: bool,
+    /// `None` when the order may be cancelled; otherwise the reason it may not.
+    pub cancel_refusal: Option<String>,
+    pub events: Vec<OrderEventView>,
+}
+
+/// One order in "My rentals".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderSummary {
+    pub number: String,
+    pub state_label: String,
+    pub items: String,
+    pub starts: String,
+    pub ends: String,
+    pub total_due: Decimal,
+    pub is_late: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyRentals {
+    pub upcoming: Vec<OrderSummary>,
+    pub active: Vec<OrderSummary>,
+    pub past: Vec<OrderSummary>,
     pub currency: String,
 }
 

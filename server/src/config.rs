@@ -59,6 +59,10 @@ pub struct Config {
     pub request_timeout: Duration,
     pub max_in_flight: usize,
     pub metrics_token: Option<Secret>,
+    pub pickup_address: String,
+    pub opening_hours: String,
+    pub hold_minutes: i64,
+    pub session_secure: bool,
 }
 
 /// Every variable the server reads: name, default, accepted form. The README's table is this.
@@ -163,6 +167,26 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "RENTWISE_METRICS_TOKEN",
         "(unset: staff only)",
         "a bearer token of at least 16 characters for /performance/stats and /metrics",
+    ),
+    (
+        "RENTWISE_PICKUP_ADDRESS",
+        "rentwise, Rue des Tanneurs 12, 1000 Brussels",
+        "the address where customers pick up and return rentals (printed in emails)",
+    ),
+    (
+        "RENTWISE_OPENING_HOURS",
+        "Mon-Sat 08:00-18:00",
+        "opening hours as customers should read them",
+    ),
+    (
+        "RENTWISE_HOLD_MINUTES",
+        "15",
+        "minutes, 1 to 240: how long Reserve keeps a unit during checkout",
+    ),
+    (
+        "RENTWISE_SECURE_COOKIES",
+        "false",
+        "true or false: mark the session cookie Secure (set true behind HTTPS)",
     ),
 ];
 
@@ -305,6 +329,23 @@ impl Config {
             _ => return Err(fail("RENTWISE_LOG_FORMAT", format_raw)),
         };
 
+        let text = |name: &'static str, max: usize| -> Result<String, ConfigError> {
+            let (value, _) = raw(name);
+            if value.chars().count() > max || value.chars().any(char::is_control) {
+                return Err(fail(name, value));
+            }
+            Ok(value)
+        };
+        let pickup_address = text("RENTWISE_PICKUP_ADDRESS", 300)?;
+        let opening_hours = text("RENTWISE_OPENING_HOURS", 200)?;
+        let hold_minutes = i64::try_from(bounded("RENTWISE_HOLD_MINUTES", 1, 240)?).unwrap_or(15);
+        let (secure_raw, _) = raw("RENTWISE_SECURE_COOKIES");
+        let session_secure = match secure_raw.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            _ => return Err(fail("RENTWISE_SECURE_COOKIES", secure_raw)),
+        };
+
         let (log, _) = raw("RENTWISE_LOG");
         if tracing_subscriber::EnvFilter::try_new(&log).is_err() {
             return Err(fail("RENTWISE_LOG", log));
@@ -328,6 +369,10 @@ impl Config {
             request_timeout,
             max_in_flight,
             metrics_token,
+            pickup_address,
+            opening_hours,
+            hold_minutes,
+            session_secure,
         })
     }
 }

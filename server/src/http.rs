@@ -38,10 +38,20 @@ pub const COMPRESS_ABOVE_BYTES: u16 = 500;
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
-    pub pool: PgPool,
-    pub catalog: Arc<CatalogCache>,
-    pub currency: String,
+    pub shop: ShopContext,
     pub images: Arc<crate::images::ImageCache>,
+}
+
+impl FromRef<AppState> for PgPool {
+    fn from_ref(state: &AppState) -> PgPool {
+        state.shop.pool.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<CatalogCache> {
+    fn from_ref(state: &AppState) -> Arc<CatalogCache> {
+        state.shop.catalog.clone()
+    }
 }
 
 /// How the HTTP layer behaves (from `Config`; tests use `Default`).
@@ -51,6 +61,8 @@ pub struct HttpSettings {
     pub hsts: security::Hsts,
     pub request_timeout: Duration,
     pub max_in_flight: usize,
+    /// Mark the session cookie `Secure` (behind HTTPS).
+    pub secure_cookies: bool,
 }
 
 impl Default for HttpSettings {
@@ -60,6 +72,7 @@ impl Default for HttpSettings {
             hsts: security::Hsts::Auto,
             request_timeout: Duration::from_secs(30),
             max_in_flight: 4096,
+            secure_cookies: false,
         }
     }
 }
@@ -74,12 +87,9 @@ pub fn router(
     let site_assets = assets::site_assets();
     let hashed = assets::is_hashed(&site_assets);
     let route_list = generate_route_list(app::App);
-    let shop = ShopContext {
-        pool: state.pool.clone(),
-        catalog: state.catalog.clone(),
-        currency: state.currency.clone(),
-    };
-    let pages = PageCache::new(state.catalog.clone());
+    let shop = state.shop.clone();
+    let pages = PageCache::new(state.shop.catalog.clone());
+    let sessions = sessions(state.shop.pool.clone(), settings.secure_cookies);
     let leptos_options = state.leptos_options.clone();
     let page_assets = site_assets.clone();
     let shell = move |options: LeptosOptions| app::shell(options, site_assets.clone());
@@ -110,9 +120,31 @@ pub fn router(
         .layer(middleware::from_fn_with_state(
             metrics,
             observability::track,
-        ));
+        ))
+        .layer(sessions);
     with_layers(routes, settings)
 }
+
+/// Sessions live in PostgreSQL (tower-sessions' store), so any instance serves any request.
+/// The cookie is HttpOnly and SameSite=Lax; it is only set once something is stored (a cart
+/// or a sign-in), so anonymous browsing stays cookie-free and page-cacheable.
+fn sessions(
+    pool: PgPool,
+    secure: bool,
+) -> tower_sessions::SessionManagerLayer<tower_sessions_sqlx_store::PostgresStore> {
+    use tower_sessions::{cookie::time, cookie::SameSite, Expiry, SessionManagerLayer};
+    SessionManagerLayer::new(tower_sessions_sqlx_store::PostgresStore::new(pool))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(secure)
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(SESSION_DAYS)))
+}
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "rentwise_session";
+/// A session unused this long ends by itself.
+pub const SESSION_DAYS: i64 = 14;
 
 /// Wraps `routes` in the layers every response passes through (see the module docs).
 pub fn with_layers(routes: Router, settings: &HttpSettings) -> Router {

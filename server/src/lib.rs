@@ -13,7 +13,7 @@ pub mod observability;
 pub mod page_cache;
 pub mod security;
 
-use app::ssr::catalog_cache::CatalogCache;
+use app::ssr::{catalog_cache::CatalogCache, ShopContext};
 use config::Config;
 use leptos::prelude::LeptosOptions;
 use sqlx::PgPool;
@@ -57,6 +57,25 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
             leptos::config::Env::PROD
         })
         .build()
+}
+
+/// What pages and server functions reach: the pool, the catalog, the shop's settings and the
+/// way order emails are enqueued.
+pub fn shop_context(
+    config: &Config,
+    pool: PgPool,
+    catalog: std::sync::Arc<CatalogCache>,
+) -> ShopContext {
+    ShopContext {
+        pool,
+        catalog,
+        currency: config.currency.clone(),
+        time_zone: config.time_zone,
+        mail: std::sync::Arc::new(mail::QueuedOrderMail),
+        pickup_address: config.pickup_address.clone(),
+        opening_hours: config.opening_hours.clone(),
+        hold_minutes: config.hold_minutes,
+    }
 }
 
 /// A server that is listening and ready, not yet serving.
@@ -122,9 +141,7 @@ pub async fn prepare(config: &Config) -> Result<Ready, StartupError> {
     let router = http::router(
         http::AppState {
             leptos_options: leptos_options(config),
-            pool: pool.clone(),
-            catalog,
-            currency: config.currency.clone(),
+            shop: shop_context(config, pool.clone(), catalog),
             images: image_cache,
         },
         &http::HttpSettings {
@@ -132,6 +149,7 @@ pub async fn prepare(config: &Config) -> Result<Ready, StartupError> {
             hsts: config.hsts,
             request_timeout: config.request_timeout,
             max_in_flight: config.max_in_flight,
+            secure_cookies: config.session_secure,
         },
         observability,
     );

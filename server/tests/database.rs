@@ -1,5 +1,6 @@
 //! Migrations and demo data against a real PostgreSQL: repeatable, and nothing is lost.
 
+use app::model::CatalogSort;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
@@ -45,13 +46,13 @@ async fn demo_catalog_reads_like_a_shop(_: PgPoolOptions, connect: PgConnectOpti
     let categories = catalog.categories();
     assert!(categories.len() >= 6);
     assert!(categories.iter().all(|c| c.product_count >= 8));
-    let (page, total) = catalog.page(None, 1, 24);
+    let (page, total) = catalog.page(None, CatalogSort::Name, 1, 24);
     assert_eq!(page.len(), 24);
     assert!(total >= 60);
     // Sorted by name, so page two starts after page one ends.
-    let (page2, _) = catalog.page(None, 2, 24);
+    let (page2, _) = catalog.page(None, CatalogSort::Name, 2, 24);
     assert!(page[23].name <= page2[0].name);
-    let (beyond, total_beyond) = catalog.page(None, 100, 24);
+    let (beyond, total_beyond) = catalog.page(None, CatalogSort::Name, 100, 24);
     assert!(beyond.is_empty());
     assert_eq!(
         total_beyond, total,
@@ -59,7 +60,7 @@ async fn demo_catalog_reads_like_a_shop(_: PgPoolOptions, connect: PgConnectOpti
     );
     // A category page holds only that category's products.
     let first = &categories[0];
-    let (in_category, count) = catalog.page(Some(&first.slug), 1, 100);
+    let (in_category, count) = catalog.page(Some(&first.slug), CatalogSort::Name, 1, 100);
     assert_eq!(count, first.product_count);
     assert!(in_category.iter().all(|p| p.category_name == first.name));
     pool.close().await;

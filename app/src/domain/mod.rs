@@ -2,5 +2,6 @@
 //! functions over plain types, unit-tested without a database.
 
 pub mod late_fee;
+pub mod order_state;
 pub mod period;
 pub mod pricing;

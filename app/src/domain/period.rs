@@ -202,6 +202,15 @@ fn first_instant_after_gap(tz: Tz, wall: NaiveDateTime) -> Option<DateTime<Utc>>
     DateTime::from_timestamp(hi, 0)
 }
 
+/// An instant as the shop's customers read it, e.g. "Thu 10 Dec 2026, 10:00" (shop time).
+/// Formatted on the server only, so server and browser never disagree about the zone.
+pub fn format_local(instant: DateTime<Utc>, tz: Tz) -> String {
+    instant
+        .with_timezone(&tz)
+        .format("%a %-d %b %Y, %H:%M")
+        .to_string()
+}
+
 /// Customer-facing duration such as "1 day", "4 hours" or "1 day and 12 hours".
 /// Seconds round up to a minute so a stated minimum is never understated.
 pub fn human_duration(d: Duration) -> String {

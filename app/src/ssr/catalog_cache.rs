@@ -3,7 +3,8 @@
 //! change (`NOTIFY catalog_changed`, sent at commit by triggers), after the listening
 //! connection is re-established, and once a minute as a safety net.
 
-use crate::model::{CategoryLink, ProductCard, ProductDetail};
+use crate::domain::pricing::PriceTier;
+use crate::model::{CatalogSort, CategoryLink, ProductCard, ProductDetail};
 use rust_decimal::Decimal;
 use sqlx::{postgres::PgListener, PgPool};
 use std::{
@@ -20,6 +21,7 @@ const SAFETY_RELOAD: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct ProductRecord {
+    id: i64,
     slug: String,
     name: String,
     summary: String,
@@ -28,6 +30,10 @@ struct ProductRecord {
     category_name: String,
     daily_price: Decimal,
     deposit: Decimal,
+    created_at: chrono::DateTime<chrono::Utc>,
+    min_rental_minutes: i32,
+    #[sqlx(skip)]
+    tiers: Vec<PriceTier>,
 }
 
 /// One consistent view of the published catalog, sorted by product name.
@@ -44,25 +50,29 @@ impl CatalogSnapshot {
         &self.categories
     }
 
-    /// One page of products (optionally of one category) and the total count.
+    /// One page of products (optionally of one category) in `sort` order, and the total count.
     pub fn page(
         &self,
         category: Option<&str>,
+        sort: CatalogSort,
         page: u32,
         per_page: u32,
     ) -> (Vec<ProductCard>, i64) {
-        let all: Vec<usize>;
-        let indexes: &[usize] = match category {
-            Some(slug) => self
-                .by_category
-                .get(slug)
-                .map(Vec::as_slice)
-                .unwrap_or_default(),
-            None => {
-                all = (0..self.products.len()).collect();
-                &all
-            }
+        let mut indexes: Vec<usize> = match category {
+            Some(slug) => self.by_category.get(slug).cloned().unwrap_or_default(),
+            None => (0..self.products.len()).collect(),
         };
+        // Products are held in name order; the other orders are a sort of a few hundred items.
+        let products = &self.products;
+        match sort {
+            CatalogSort::Name => {}
+            CatalogSort::PriceLow => indexes.sort_by_key(|&i| products[i].daily_price),
+            CatalogSort::PriceHigh => {
+                indexes.sort_by_key(|&i| std::cmp::Reverse(products[i].daily_price))
+            }
+            CatalogSort::Newest => indexes
+                .sort_by_key(|&i| std::cmp::Reverse((products[i].created_at, products[i].id))),
+        }
         let skip = usize::try_from(page.saturating_sub(1))
             .unwrap_or(usize::MAX)
             .saturating_mul(per_page as usize);
@@ -70,18 +80,34 @@ impl CatalogSnapshot {
             .iter()
             .skip(skip)
             .take(per_page as usize)
-            .map(|&i| {
-                let p = &self.products[i];
-                ProductCard {
-                    slug: p.slug.clone(),
-                    name: p.name.clone(),
-                    summary: p.summary.clone(),
-                    category_name: p.category_name.clone(),
-                    daily_price: p.daily_price,
-                }
-            })
+            .map(|&i| self.card(i))
             .collect();
         (cards, i64::try_from(indexes.len()).unwrap_or(i64::MAX))
+    }
+
+    fn card(&self, i: usize) -> ProductCard {
+        let p = &self.products[i];
+        ProductCard {
+            slug: p.slug.clone(),
+            name: p.name.clone(),
+            summary: p.summary.clone(),
+            category_name: p.category_name.clone(),
+            daily_price: p.daily_price,
+        }
+    }
+
+    /// Cards for products found elsewhere (a search), in the given order; unknown slugs (a
+    /// product unpublished a moment ago) are left out.
+    pub fn cards(&self, slugs: &[String]) -> Vec<ProductCard> {
+        slugs
+            .iter()
+            .filter_map(|slug| self.by_slug.get(slug).map(|&i| self.card(i)))
+            .collect()
+    }
+
+    /// The product's database id, for queries about its units.
+    pub fn product_id(&self, slug: &str) -> Option<i64> {
+        self.by_slug.get(slug).map(|&i| self.products[i].id)
     }
 
     pub fn product(&self, slug: &str, currency: &str) -> Option<ProductDetail> {
@@ -96,6 +122,8 @@ impl CatalogSnapshot {
             daily_price: p.daily_price,
             deposit: p.deposit,
             currency: currency.to_owned(),
+            tiers: p.tiers.clone(),
+            min_rental_minutes: p.min_rental_minutes,
         })
     }
 
@@ -110,8 +138,9 @@ impl CatalogSnapshot {
             .execute(&mut *tx)
             .await?;
         let products = sqlx::query_as::<_, ProductRecord>(
-            "SELECT p.slug, p.name, p.summary, p.description, c.slug AS category_slug,
-                    c.name AS category_name, p.daily_price, p.deposit
+            "SELECT p.id, p.slug, p.name, p.summary, p.description, c.slug AS category_slug,
+                    c.name AS category_name, p.daily_price, p.deposit, p.created_at,
+                    p.min_rental_minutes
                FROM products p JOIN categories c ON c.id = p.category_id
               WHERE p.published
               ORDER BY p.name, p.id",
@@ -123,7 +152,30 @@ impl CatalogSnapshot {
         )
         .fetch_all(&mut *tx)
         .await?;
+        let tier_rows = sqlx::query_as::<_, (i64, String, String, i32, Decimal)>(
+            "SELECT product_id, label, unit, length, price FROM price_tiers
+              ORDER BY product_id, CASE unit WHEN 'hour' THEN 0 WHEN 'day' THEN 1 ELSE 2 END, length",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
+        let mut tiers: HashMap<i64, Vec<PriceTier>> = HashMap::new();
+        for (product_id, label, unit, length, price) in tier_rows {
+            let (Some(unit), Ok(length)) = (super::terms::tier_unit(&unit), u32::try_from(length))
+            else {
+                continue;
+            };
+            tiers.entry(product_id).or_default().push(PriceTier {
+                label,
+                unit,
+                length,
+                price,
+            });
+        }
+        let mut products = products;
+        for product in &mut products {
+            product.tiers = tiers.remove(&product.id).unwrap_or_default();
+        }
 
         let mut by_slug = HashMap::with_capacity(products.len());
         let mut by_category: HashMap<String, Vec<usize>> = HashMap::new();

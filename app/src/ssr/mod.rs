@@ -1,7 +1,14 @@
 //! Server-only parts of the app: the context the server provides to every render and server
 //! function, the catalog queries, and the mapping of server failures to `AppError`.
 
+pub mod accounts;
+pub mod availability;
+pub mod booking;
 pub mod catalog_cache;
+pub mod orders;
+pub mod outbox;
+pub mod search;
+pub mod terms;
 
 use crate::error::AppError;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -15,6 +22,94 @@ pub struct ShopContext {
     pub pool: PgPool,
     pub catalog: std::sync::Arc<catalog_cache::CatalogCache>,
     pub currency: String,
+    pub time_zone: chrono_tz::Tz,
+    pub mail: std::sync::Arc<dyn outbox::OrderMail>,
+    pub pickup_address: String,
+    pub opening_hours: String,
+    /// How long "Reserve" keeps a unit during checkout.
+    pub hold_minutes: i64,
+}
+
+impl std::fmt::Debug for dyn outbox::OrderMail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OrderMail")
+    }
+}
+
+impl ShopContext {
+    pub fn details(&self) -> booking::ShopDetails {
+        booking::ShopDetails {
+            tz: self.time_zone,
+            currency: self.currency.clone(),
+            pickup_address: self.pickup_address.clone(),
+            opening_hours: self.opening_hours.clone(),
+        }
+    }
+}
+
+/// This request's session (the server's session layer provides it).
+pub async fn session() -> Result<tower_sessions::Session, AppError> {
+    leptos_axum::extract::<tower_sessions::Session>()
+        .await
+        .map_err(|err| {
+            tracing::error!(request_id = %request_id(), error = ?err, "no session on the request");
+            internal()
+        })
+}
+
+/// The signed-in user, if any.
+pub async fn current_user(
+    shop: &ShopContext,
+) -> Result<Option<crate::model::CurrentUser>, AppError> {
+    let session = session().await?;
+    accounts::session_user(&session, &shop.pool)
+        .await
+        .map_err(account_error)
+}
+
+/// Maps an account failure we caused to a logged internal error; user errors keep their text.
+pub fn account_error(err: accounts::AccountError) -> AppError {
+    match err {
+        accounts::AccountError::EmailTaken => invalid_field("email", err.to_string()),
+        accounts::AccountError::Database(err) => db_error(err),
+        other => {
+            tracing::error!(request_id = %request_id(), error = %other, "account error");
+            internal()
+        }
+    }
+}
+
+/// Maps a booking failure: conflicts are a 409 with a sentence, user errors a 400.
+pub fn booking_error(err: booking::BookingError) -> AppError {
+    use booking::BookingError as E;
+    match err {
+        E::Unavailable => {
+            set_status(StatusCode::CONFLICT);
+            AppError::Conflict(err.to_string())
+        }
+        E::Pricing(_) | E::EmptyCart | E::Refused(_) => invalid(err.to_string()),
+        E::UnknownOrder => not_found(err.to_string()),
+        E::Database(err) => db_error(err),
+        E::Mail(_) => {
+            tracing::error!(request_id = %request_id(), error = %err, "booking failed");
+            internal()
+        }
+    }
+}
+
+/// A 400 whose message belongs next to one form field.
+pub fn invalid_field(field: &str, message: impl Into<String>) -> AppError {
+    set_status(StatusCode::BAD_REQUEST);
+    AppError::Field {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// A 401 asking the person to sign in.
+pub fn sign_in_required() -> AppError {
+    set_status(StatusCode::UNAUTHORIZED);
+    AppError::SignInRequired
 }
 
 /// The server context; its absence is a wiring bug in the server, reported as an internal error.

@@ -10,9 +10,11 @@
 //! (`<{kind}-{entity}@rentwise.local>`), which lets receiving systems drop the copy.
 
 mod job;
+mod order_mail;
 mod template;
 
 pub use job::{enqueue_email, EmailJob, EmailRequest, EnqueueEmailError, OutgoingEmail, EMAIL_JOB};
+pub use order_mail::QueuedOrderMail;
 pub use template::{render, RenderedEmail, KINDS};
 
 use lettre::{

@@ -80,14 +80,12 @@ pub async fn spawn_app_with(pool: PgPool, settings: server::http::HttpSettings) 
     let router = server::http::router(
         server::http::AppState {
             leptos_options,
-            pool: pool.clone(),
-            catalog: catalog.clone(),
+            shop: server::shop_context(&config, pool.clone(), catalog.clone()),
             images: server::images::ImageCache::open(
                 std::env::temp_dir().join(format!("rentwise-images-{}", address_suffix())),
                 server::images::ImageSettings::default(),
             )
             .expect("image cache"),
-            currency: config.currency.clone(),
         },
         &settings,
         server::observability::ObservabilityState::new(

@@ -1,0 +1,576 @@
+//! Holding, confirming and cancelling rentals. PostgreSQL guarantees that no unit is promised
+//! twice (the `reservations_no_overlap` exclusion constraint); this module picks a free unit,
+//! inserts, and on a conflict (SQLSTATE 23P01) tries the next free unit before giving up.
+
+use super::outbox::{OrderEmail, OrderMail};
+use super::terms::ProductTerms;
+use crate::domain::order_state::{customer_cancel_refusal, OrderState};
+use crate::domain::period::{format_local, RentalPeriod};
+use crate::domain::pricing::{quote, PricingError, QuoteLine};
+use crate::money::format_money;
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+use sqlx::postgres::types::PgRange;
+use sqlx::{PgConnection, PgPool};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// How long "Reserve" keeps a unit for a customer who is checking out, unless configured.
+pub const DEFAULT_HOLD_MINUTES: i64 = 15;
+const EXCLUSION_VIOLATION: &str = "23P01";
+const ACTIVE_STATES: &str = "('held', 'confirmed', 'picked_up')";
+
+#[derive(Debug, thiserror::Error)]
+pub enum BookingError {
+    #[error("Sorry, this item is no longer available for these dates.")]
+    Unavailable,
+    #[error("{0}")]
+    Pricing(#[from] PricingError),
+    #[error("Your cart is empty or has expired. Please choose your dates again.")]
+    EmptyCart,
+    #[error("We couldn't find that order.")]
+    UnknownOrder,
+    #[error("{0}")]
+    Refused(String),
+    #[error("the confirmation email could not be queued: {0}")]
+    Mail(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Who is holding: the cart token from their session, and their account once signed in.
+#[derive(Debug, Clone, Copy)]
+pub struct Holder {
+    pub cart_token: Uuid,
+    pub customer_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    pub order_id: i64,
+    pub reservation_id: i64,
+    pub unit_id: i64,
+}
+
+/// The range a booking of `period` blocks: the period widened by the product's buffers.
+pub fn blocked_range(terms: &ProductTerms, period: &RentalPeriod) -> PgRange<DateTime<Utc>> {
+    let (from, to) = period.with_buffers(
+        Duration::minutes(i64::from(terms.buffer_before_minutes)),
+        Duration::minutes(i64::from(terms.buffer_after_minutes)),
+    );
+    PgRange::from(from..to)
+}
+
+/// Holds a free unit of `terms`' product for `period` for `hold` from now, in the holder's
+/// cart (created if needed). A repeated `request_key` returns the first result.
+pub async fn place_hold(
+    pool: &PgPool,
+    tz: Tz,
+    terms: &ProductTerms,
+    period: RentalPeriod,
+    holder: Holder,
+    hold: Duration,
+    request_key: Option<Uuid>,
+) -> Result<Hold, BookingError> {
+    let priced = quote(&terms.tiers, period.local_span(tz))?;
+    let mut tx = pool.begin().await?;
+    if let Some(key) = request_key {
+        let earlier: Option<(i64, i64, i64)> =
+            sqlx::query_as("SELECT order_id, id, unit_id FROM reservations WHERE request_key = $1")
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some((order_id, reservation_id, unit_id)) = earlier {
+            return Ok(Hold {
+                order_id,
+                reservation_id,
+                unit_id,
+            });
+        }
+    }
+    let (order_id, created): (i64, bool) = sqlx::query_as(
+        "INSERT INTO orders (cart_token, customer_id) VALUES ($1, $2)
+         ON CONFLICT (cart_token) DO UPDATE
+            SET updated_at = now(), customer_id = COALESCE(EXCLUDED.customer_id, orders.customer_id)
+         RETURNING id, (xmax = 0)",
+    )
+    .bind(holder.cart_token)
+    .bind(holder.customer_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if created {
+        record_event(
+            &mut tx,
+            order_id,
+            holder.customer_id,
+            "customer",
+            None,
+            OrderState::Held,
+            "",
+        )
+        .await?;
+    }
+    let during = blocked_range(terms, &period);
+    let price_lines = serde_json::to_value(&priced.lines)
+        .map_err(|err| BookingError::Refused(err.to_string()))?;
+    let held_until = Utc::now() + hold;
+    let line = NewLine {
+        order_id,
+        terms,
+        period,
+        during: &during,
+        state: "held",
+        held_until: Some(held_until),
+        request_key,
+        price_lines: &price_lines,
+        rental_total: priced.rental_total,
+    };
+    let (reservation_id, unit_id) = insert_on_free_unit(&mut tx, &line).await?;
+    update_totals(&mut tx, order_id).await?;
+    tx.commit().await?;
+    Ok(Hold {
+        order_id,
+        reservation_id,
+        unit_id,
+    })
+}
+
+struct NewLine<'a> {
+    order_id: i64,
+    terms: &'a ProductTerms,
+    period: RentalPeriod,
+    during: &'a PgRange<DateTime<Utc>>,
+    state: &'static str,
+    held_until: Option<DateTime<Utc>>,
+    request_key: Option<Uuid>,
+    price_lines: &'a serde_json::Value,
+    rental_total: Decimal,
+}
+
+/// Tries each free unit in turn inside a savepoint; a unit taken meanwhile by another
+/// transaction raises 23P01 and the next one is tried.
+async fn insert_on_free_unit(
+    tx: &mut PgConnection,
+    line: &NewLine<'_>,
+) -> Result<(i64, i64), BookingError> {
+    // Holds that ran out still sit in the constraint until swept; free the ones in our way.
+    // SKIP LOCKED: a row another booking is expiring right now is left to it (no deadlock
+    // between bookings that expire the same rows in different orders).
+    sqlx::query(
+        "UPDATE reservations SET state = 'expired'
+          WHERE id IN (SELECT id FROM reservations
+                        WHERE product_id = $1 AND state = 'held' AND held_until <= now()
+                          AND during && $2
+                        ORDER BY id FOR UPDATE SKIP LOCKED)",
+    )
+    .bind(line.terms.id)
+    .bind(line.during)
+    .execute(&mut *tx)
+    .await?;
+    let candidates: Vec<i64> = sqlx::query_scalar(&format!(
+        "SELECT u.id FROM units u
+          WHERE u.product_id = $1 AND u.status = 'available'
+            AND NOT EXISTS (SELECT 1 FROM reservations r
+                             WHERE r.unit_id = u.id AND r.state IN {ACTIVE_STATES}
+                               AND r.during && $2)
+          ORDER BY u.id"
+    ))
+    .bind(line.terms.id)
+    .bind(line.during)
+    .fetch_all(&mut *tx)
+    .await?;
+    for unit_id in candidates {
+        let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+        let inserted = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO reservations
+                (order_id, product_id, unit_id, starts_at, ends_at, during, state, held_until,
+                 request_key, price_lines, rental_total, deposit)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             RETURNING id",
+        )
+        .bind(line.order_id)
+        .bind(line.terms.id)
+        .bind(unit_id)
+        .bind(line.period.start)
+        .bind(line.period.end)
+        .bind(line.during)
+        .bind(line.state)
+        .bind(line.held_until)
+        .bind(line.request_key)
+        .bind(line.price_lines)
+        .bind(line.rental_total)
+        .bind(line.terms.deposit)
+        .fetch_one(&mut *savepoint)
+        .await;
+        match inserted {
+            Ok(id) => {
+                savepoint.commit().await?;
+                return Ok((id, unit_id));
+            }
+            Err(err) if is_overlap(&err) => savepoint.rollback().await?,
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Err(BookingError::Unavailable)
+}
+
+fn is_overlap(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == EXCLUSION_VIOLATION)
+}
+
+/// Sums the order's live lines: held, confirmed, out or back, and, while it is still a cart,
+/// lines whose hold ran out (they are booked again at confirmation).
+async fn update_totals(tx: &mut PgConnection, order_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE orders o SET updated_at = now(), rental_total = t.rental, deposit = t.deposit
+           FROM (SELECT COALESCE(sum(r.rental_total), 0) AS rental,
+                        COALESCE(sum(r.deposit), 0) AS deposit
+                   FROM reservations r JOIN orders o2 ON o2.id = r.order_id
+                  WHERE r.order_id = $1
+                    AND (r.state IN ('held', 'confirmed', 'picked_up', 'returned')
+                         OR (r.state = 'expired' AND o2.state = 'held'))) t
+          WHERE o.id = $1",
+    )
+    .bind(order_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn record_event(
+    tx: &mut PgConnection,
+    order_id: i64,
+    actor_id: Option<i64>,
+    actor: &str,
+    from: Option<OrderState>,
+    to: OrderState,
+    note: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO order_events (order_id, actor_id, actor, from_state, to_state, note)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(order_id)
+    .bind(actor_id)
+    .bind(actor)
+    .bind(from.map(OrderState::as_str))
+    .bind(to.as_str())
+    .bind(note)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// The customer a confirmation is for.
+#[derive(Debug, Clone)]
+pub struct Customer {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+}
+
+/// Shop details the confirmation email carries.
+#[derive(Debug, Clone)]
+pub struct ShopDetails {
+    pub tz: Tz,
+    pub currency: String,
+    pub pickup_address: String,
+    pub opening_hours: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct CartLine {
+    id: i64,
+    product_id: i64,
+    product_name: String,
+    unit_label: String,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    during: PgRange<DateTime<Utc>>,
+    state: String,
+    price_lines: serde_json::Value,
+    rental_total: Decimal,
+    deposit: Decimal,
+}
+
+/// Confirms the holder's cart for `customer`: every held line becomes a confirmed rental (a
+/// line whose hold ran out is booked again if a unit is still free), and the confirmation
+/// email is enqueued in the same transaction. Returns the order number. Confirming an order
+/// that is already confirmed for this customer returns its number again (a retried submit).
+pub async fn confirm_cart(
+    pool: &PgPool,
+    cart_token: Uuid,
+    customer: &Customer,
+    shop: &ShopDetails,
+    mail: &dyn OrderMail,
+) -> Result<String, BookingError> {
+    let mut tx = pool.begin().await?;
+    let order: Option<(i64, String, String, Option<i64>)> = sqlx::query_as(
+        "SELECT id, number, state, customer_id FROM orders WHERE cart_token = $1 FOR UPDATE",
+    )
+    .bind(cart_token)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((order_id, number, state, owner)) = order else {
+        return Err(BookingError::EmptyCart);
+    };
+    if owner.is_some_and(|owner| owner != customer.id) || state != "held" {
+        return Err(BookingError::EmptyCart);
+    }
+    let lines: Vec<CartLine> = sqlx::query_as(
+        "SELECT r.id, r.product_id, p.name AS product_name, u.label AS unit_label, r.starts_at,
+                r.ends_at, r.during, r.state, r.price_lines, r.rental_total, r.deposit
+           FROM reservations r JOIN products p ON p.id = r.product_id JOIN units u ON u.id = r.unit_id
+          WHERE r.order_id = $1 AND r.state IN ('held', 'expired')
+          ORDER BY r.starts_at, r.id",
+    )
+    .bind(order_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    if lines.is_empty() {
+        return Err(BookingError::EmptyCart);
+    }
+    for line in &lines {
+        confirm_line(&mut tx, order_id, line).await?;
+    }
+    sqlx::query(
+        "UPDATE orders SET state = 'confirmed', customer_id = $2, confirmed_at = now(),
+                           cart_token = NULL, updated_at = now()
+          WHERE id = $1",
+    )
+    .bind(order_id)
+    .bind(customer.id)
+    .execute(&mut *tx)
+    .await?;
+    update_totals(&mut tx, order_id).await?;
+    record_event(
+        &mut tx,
+        order_id,
+        Some(customer.id),
+        "customer",
+        Some(OrderState::Held),
+        OrderState::Confirmed,
+        "",
+    )
+    .await?;
+    let email = confirmation_email(&number, customer, shop, &lines);
+    mail.enqueue(&mut tx, email)
+        .await
+        .map_err(BookingError::Mail)?;
+    tx.commit().await?;
+    Ok(number)
+}
+
+async fn confirm_line(
+    tx: &mut PgConnection,
+    order_id: i64,
+    line: &CartLine,
+) -> Result<(), BookingError> {
+    if line.state == "held" {
+        sqlx::query("UPDATE reservations SET state = 'confirmed', held_until = NULL WHERE id = $1")
+            .bind(line.id)
+            .execute(&mut *tx)
+            .await?;
+        return Ok(());
+    }
+    // The hold ran out and was released: book the same period again on any free unit.
+    let terms = ProductTerms::by_id(&mut *tx, line.product_id)
+        .await?
+        .ok_or(BookingError::Unavailable)?;
+    let period = RentalPeriod {
+        start: line.starts_at,
+        end: line.ends_at,
+    };
+    let new_line = NewLine {
+        order_id,
+        terms: &terms,
+        period,
+        during: &line.during,
+        state: "confirmed",
+        held_until: None,
+        request_key: None,
+        price_lines: &line.price_lines,
+        rental_total: line.rental_total,
+    };
+    insert_on_free_unit(tx, &new_line).await?;
+    Ok(())
+}
+
+fn confirmation_email(
+    number: &str,
+    customer: &Customer,
+    shop: &ShopDetails,
+    lines: &[CartLine],
+) -> OrderEmail {
+    let money = |amount: Decimal| format_money(amount, &shop.currency);
+    let items = lines
+        .iter()
+        .map(|l| {
+            format!(
+                "- {} (unit {}), {} to {}",
+                l.product_name,
+                l.unit_label,
+                format_local(l.starts_at, shop.tz),
+                format_local(l.ends_at, shop.tz)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let breakdown = lines
+        .iter()
+        .flat_map(|l| {
+            let priced: Vec<QuoteLine> =
+                serde_json::from_value(l.price_lines.clone()).unwrap_or_default();
+            priced.into_iter().map(move |q| {
+                format!(
+                    "- {}: {} × {} = {}",
+                    l.product_name,
+                    q.count,
+                    q.label,
+                    money(q.amount)
+                )
+            })
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let rental: Decimal = lines.iter().map(|l| l.rental_total).sum();
+    let deposit: Decimal = lines.iter().map(|l| l.deposit).sum();
+    let first = lines
+        .iter()
+        .map(|l| l.starts_at)
+        .min()
+        .unwrap_or_else(Utc::now);
+    let last = lines
+        .iter()
+        .map(|l| l.ends_at)
+        .max()
+        .unwrap_or_else(Utc::now);
+    let values = BTreeMap::from([
+        ("customer_name".to_owned(), customer.name.clone()),
+        ("order_number".to_owned(), number.to_owned()),
+        ("pickup_at".to_owned(), format_local(first, shop.tz)),
+        ("return_at".to_owned(), format_local(last, shop.tz)),
+        ("items".to_owned(), items),
+        ("price_breakdown".to_owned(), breakdown),
+        ("total".to_owned(), money(rental)),
+        ("deposit".to_owned(), money(deposit)),
+        ("pickup_address".to_owned(), shop.pickup_address.clone()),
+        ("opening_hours".to_owned(), shop.opening_hours.clone()),
+    ]);
+    OrderEmail {
+        kind: "booking_confirmation".to_owned(),
+        entity: number.to_owned(),
+        to: customer.email.clone(),
+        values,
+    }
+}
+
+/// Cancels `number` for its customer when the policy allows it; staff use their own path.
+pub async fn cancel_by_customer(
+    pool: &PgPool,
+    number: &str,
+    customer: &Customer,
+    shop: &ShopDetails,
+    mail: &dyn OrderMail,
+    now: DateTime<Utc>,
+) -> Result<(), BookingError> {
+    let mut tx = pool.begin().await?;
+    let order: Option<(i64, String, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "SELECT o.id, o.state, (SELECT min(starts_at) FROM reservations r
+                                 WHERE r.order_id = o.id AND r.state <> 'expired')
+           FROM orders o WHERE o.number = $1 AND o.customer_id = $2 FOR UPDATE",
+    )
+    .bind(number)
+    .bind(customer.id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((order_id, state, first_start)) = order else {
+        return Err(BookingError::UnknownOrder);
+    };
+    let state = OrderState::parse(&state).ok_or(BookingError::UnknownOrder)?;
+    if let Some(reason) = customer_cancel_refusal(state, first_start.unwrap_or(now), now) {
+        return Err(BookingError::Refused(reason));
+    }
+    sqlx::query(&format!(
+        "UPDATE reservations SET state = 'cancelled', held_until = NULL
+          WHERE order_id = $1 AND state IN {ACTIVE_STATES}"
+    ))
+    .bind(order_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE orders SET state = 'cancelled', cart_token = NULL, updated_at = now() WHERE id = $1")
+        .bind(order_id)
+        .execute(&mut *tx)
+        .await?;
+    record_event(
+        &mut tx,
+        order_id,
+        Some(customer.id),
+        "customer",
+        Some(state),
+        OrderState::Cancelled,
+        "",
+    )
+    .await?;
+    if state == OrderState::Confirmed {
+        let values = BTreeMap::from([
+            ("customer_name".to_owned(), customer.name.clone()),
+            ("order_number".to_owned(), number.to_owned()),
+            (
+                "refund_note".to_owned(),
+                "Nothing was charged, so there is nothing to refund.".to_owned(),
+            ),
+            ("pickup_address".to_owned(), shop.pickup_address.clone()),
+            ("opening_hours".to_owned(), shop.opening_hours.clone()),
+        ]);
+        let email = OrderEmail {
+            kind: "cancellation".to_owned(),
+            entity: number.to_owned(),
+            to: customer.email.clone(),
+            values,
+        };
+        mail.enqueue(&mut tx, email)
+            .await
+            .map_err(BookingError::Mail)?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Removes one line from the holder's cart.
+pub async fn remove_cart_line(
+    pool: &PgPool,
+    cart_token: Uuid,
+    reservation_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let order_id: Option<i64> = sqlx::query_scalar(
+        "UPDATE reservations r SET state = 'cancelled', held_until = NULL
+           FROM orders o
+          WHERE r.id = $2 AND r.order_id = o.id AND o.cart_token = $1 AND o.state = 'held'
+            AND r.state IN ('held', 'expired')
+         RETURNING o.id",
+    )
+    .bind(cart_token)
+    .bind(reservation_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(order_id) = order_id {
+        update_totals(&mut tx, order_id).await?;
+    }
+    tx.commit().await?;
+    Ok(order_id.is_some())
+}
+
+/// The periodic sweep: marks holds whose time has run out as expired. Returns how many.
+pub async fn expire_holds(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE reservations SET state = 'expired' WHERE state = 'held' AND held_until <= now()",
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}

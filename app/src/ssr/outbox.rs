@@ -1,0 +1,25 @@
+//! The seam through which booking code enqueues an email in its own transaction. The server
+//! implements it with its mail templates and job queue; the app only says what to send.
+
+use sqlx::PgConnection;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+
+/// An email about an order: at most one per (kind, entity) is ever sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderEmail {
+    /// A template kind, e.g. `booking_confirmation`.
+    pub kind: String,
+    /// The order number.
+    pub entity: String,
+    pub to: String,
+    pub values: BTreeMap<String, String>,
+}
+
+pub type EnqueueFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+
+/// Enqueues an email inside the caller's transaction, so a rollback sends nothing.
+pub trait OrderMail: Send + Sync {
+    fn enqueue<'a>(&'a self, conn: &'a mut PgConnection, email: OrderEmail) -> EnqueueFuture<'a>;
+}

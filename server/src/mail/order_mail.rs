@@ -1,0 +1,27 @@
+//! The server's side of the app's [`OrderMail`] seam: an order email becomes an `email` job in
+//! the booking's own transaction (rendered from the templates now, sent by the job runner).
+
+use super::{enqueue_email, EmailRequest};
+use app::ssr::outbox::{EnqueueFuture, OrderEmail, OrderMail};
+use sqlx::PgConnection;
+
+/// Enqueues order emails as `email` jobs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct QueuedOrderMail;
+
+impl OrderMail for QueuedOrderMail {
+    fn enqueue<'a>(&'a self, conn: &'a mut PgConnection, email: OrderEmail) -> EnqueueFuture<'a> {
+        Box::pin(async move {
+            let request = EmailRequest {
+                kind: email.kind,
+                entity: email.entity,
+                to: email.to,
+                values: email.values,
+            };
+            enqueue_email(conn, request)
+                .await
+                .map(|_| ())
+                .map_err(|err| err.to_string())
+        })
+    }
+}
