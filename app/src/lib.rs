@@ -2,6 +2,7 @@
 //! (`ssr`, with the database layer) and for the browser (`hydrate`).
 
 pub mod catalog;
+pub mod catalog_query;
 pub mod domain;
 pub mod error;
 pub mod model;

@@ -1,5 +1,6 @@
 //! What the pages show, as plain serialisable types shared by server and browser.
 
+use crate::domain::booking_request::FieldError;
 use crate::domain::pricing::{PriceTier, QuoteLine};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,10 @@ pub struct CatalogView {
     pub total_pages: u32,
     pub total_products: i64,
     pub currency: String,
+    /// The filters as understood (or as typed, when `error` says what is wrong).
+    pub query: CatalogQuery,
+    /// A filter field that needs fixing; the results are then left out.
+    pub error: Option<FieldError>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

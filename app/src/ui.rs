@@ -19,6 +19,15 @@ pub fn ErrorNotice(error: AppError) -> impl IntoView {
     }
 }
 
+/// The message under a form field, when it has one; `id` is what the field's
+/// `aria-describedby` points at, so screen readers read it with the field.
+#[component]
+pub fn FieldMessage(id: &'static str, message: Option<String>) -> impl IntoView {
+    message.map(|message| {
+        view! { <p class="field-error" id=id role="alert">{message}</p> }
+    })
+}
+
 /// A tidy stand-in until product photos exist: the item's initials on one of twelve colours
 /// derived from its name, so tiles are told apart at a glance. A class, not a style
 /// attribute: the Content-Security-Policy allows no inline styles.

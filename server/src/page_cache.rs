@@ -1,11 +1,12 @@
 //! Rendered catalog pages, kept until the catalog changes, so a page view does not redo the
 //! render the last view of that URL already did. Only pages that declare they depend on
 //! nothing but the URL and the catalog (`x-rentwise-catalog-page`) are kept, only for GETs
-//! without cookies, and only 200s. The per-request CSP nonce is cut out of the stored HTML
+//! without cookies, and only 200s. Pages that show availability declare a freshness of a
+//! few seconds and are dropped after it. The per-request CSP nonce is cut out of the stored HTML
 //! and the new request's nonce put back in, so every response still has a unique nonce.
 //! Written here because no cache crate knows about nonces or the catalog version.
 
-use app::ssr::{catalog_cache::CatalogCache, CACHEABLE_PAGE_HEADER};
+use app::ssr::{catalog_cache::CatalogCache, parse_page_ttl, CACHEABLE_PAGE_HEADER};
 use axum::{
     body::{to_bytes, Body, Bytes},
     extract::{Request, State},
@@ -17,6 +18,7 @@ use leptos::nonce::Nonce;
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
+    time::{Duration, Instant},
 };
 
 /// Stands in for the nonce in stored HTML; it cannot occur in a rendered page.
@@ -31,6 +33,8 @@ const MAX_PAGE_BYTES: usize = 512 * 1024;
 struct StoredPage {
     headers: HeaderMap,
     body: Arc<str>,
+    /// `None`: good until the catalog changes.
+    expires: Option<Instant>,
 }
 
 #[derive(Default)]
@@ -55,7 +59,11 @@ impl PageCache {
 
     fn get(&self, uri: &str, version: u64) -> Option<StoredPage> {
         let pages = self.pages.lock().ok()?;
-        (pages.version == version).then(|| pages.by_uri.get(uri).cloned())?
+        let page = (pages.version == version).then(|| pages.by_uri.get(uri).cloned())??;
+        match page.expires {
+            Some(expires) if expires <= Instant::now() => None,
+            _ => Some(page),
+        }
     }
 
     fn put(&self, uri: String, version: u64, page: StoredPage) {
@@ -65,6 +73,13 @@ impl PageCache {
         if pages.version != version {
             pages.by_uri.clear();
             pages.version = version;
+        }
+        if pages.by_uri.len() >= MAX_PAGES {
+            // Expired pages make room; fresh ones stay.
+            let now = Instant::now();
+            pages
+                .by_uri
+                .retain(|_, p| p.expires.is_none_or(|e| e > now));
         }
         if pages.by_uri.len() < MAX_PAGES {
             pages.by_uri.insert(uri, page);
@@ -108,7 +123,14 @@ pub async fn serve_cached(
         return strip_marker(response);
     }
     let (mut parts, body) = response.into_parts();
-    parts.headers.remove(CACHEABLE_PAGE_HEADER);
+    let ttl = parts
+        .headers
+        .remove(CACHEABLE_PAGE_HEADER)
+        .and_then(|v| v.to_str().ok().map(parse_page_ttl))
+        .unwrap_or(Some(0));
+    if ttl == Some(0) {
+        return Response::from_parts(parts, body);
+    }
     let bytes = match to_bytes(body, MAX_PAGE_BYTES).await {
         Ok(bytes) => bytes,
         Err(err) => {
@@ -125,6 +147,7 @@ pub async fn serve_cached(
         let page = StoredPage {
             headers: parts.headers.clone(),
             body: Arc::from(text.replace(&**nonce, NONCE_SLOT)),
+            expires: ttl.map(|seconds| Instant::now() + Duration::from_secs(u64::from(seconds))),
         };
         if version != 0 {
             cache.put(uri, version, page);

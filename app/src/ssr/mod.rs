@@ -134,21 +134,80 @@ pub fn request_id() -> String {
 }
 
 /// The header by which a page tells the server's page cache that its HTML depends on nothing
-/// but the URL and the catalog snapshot (so it may be reused until the catalog changes). The
-/// server strips it before the response leaves.
+/// but the URL and the catalog snapshot (value `catalog`: reuse until the catalog changes), or
+/// also on availability (value `ttl=N`: reuse for at most N seconds). The server strips it
+/// before the response leaves. Pages are only cached for requests without cookies, so nothing
+/// a signed-in person sees is ever stored.
 pub const CACHEABLE_PAGE_HEADER: &str = "x-rentwise-catalog-page";
 
-/// Marks the page being rendered as cacheable (see [`CACHEABLE_PAGE_HEADER`]).
+/// Marks the page being rendered as cacheable until the catalog changes.
 pub fn mark_page_cacheable() {
-    if let Some(response) = use_context::<ResponseOptions>() {
-        response.insert_header(
-            axum::http::HeaderName::from_static(CACHEABLE_PAGE_HEADER),
-            HeaderValue::from_static("1"),
-        );
+    mark_cacheable(None);
+}
+
+/// Marks the page being rendered as cacheable for at most `seconds` (it shows availability,
+/// which bookings change; PostgreSQL still decides every booking).
+pub fn mark_page_fresh_for(seconds: u32) {
+    mark_cacheable(Some(seconds));
+}
+
+/// Several resources of one page may mark it; the shortest freshness wins.
+fn mark_cacheable(ttl: Option<u32>) {
+    let Some(response) = use_context::<ResponseOptions>() else {
+        return;
+    };
+    let name = axum::http::HeaderName::from_static(CACHEABLE_PAGE_HEADER);
+    let earlier = response
+        .0
+        .read()
+        .ok()
+        .and_then(|parts| parts.headers.get(&name).cloned())
+        .and_then(|v| v.to_str().ok().map(parse_page_ttl));
+    let ttl = match (earlier, ttl) {
+        (Some(Some(a)), Some(b)) => Some(a.min(b)),
+        (Some(Some(a)), None) => Some(a),
+        (_, ttl) => ttl,
+    };
+    let value = match ttl {
+        Some(seconds) => format!("ttl={seconds}"),
+        None => "catalog".to_owned(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        response.insert_header(name, value);
     }
 }
 
+/// Reads a [`CACHEABLE_PAGE_HEADER`] value: `None` for "until the catalog changes", else the
+/// freshness in seconds (an unreadable value counts as zero: not reusable).
+pub fn parse_page_ttl(value: &str) -> Option<u32> {
+    match value {
+        "catalog" | "1" => None,
+        other => Some(
+            other
+                .strip_prefix("ttl=")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0),
+        ),
+    }
+}
+
+/// True while answering a plain HTML form post (a browser without JavaScript): the answer
+/// must then be a redirect, so no other status may be set.
+fn is_plain_form_post() -> bool {
+    use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+        parts.method == axum::http::Method::POST
+            && parts
+                .headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+    })
+}
+
 fn set_status(status: StatusCode) {
+    if is_plain_form_post() {
+        return;
+    }
     if let Some(response) = use_context::<ResponseOptions>() {
         response.set_status(status);
     }
@@ -181,7 +240,9 @@ pub fn db_error(err: sqlx::Error) -> AppError {
         sqlx::Error::PoolTimedOut => {
             tracing::warn!(%request_id, "no database connection free in time; answering 503");
             set_status(StatusCode::SERVICE_UNAVAILABLE);
-            if let Some(response) = use_context::<ResponseOptions>() {
+            if let Some(response) =
+                use_context::<ResponseOptions>().filter(|_| !is_plain_form_post())
+            {
                 response.insert_header(header::RETRY_AFTER, HeaderValue::from_static("2"));
             }
             AppError::Busy
