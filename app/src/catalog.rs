@@ -216,9 +216,22 @@ fn CatalogBody(view: CatalogView) -> impl IntoView {
         .collect_view();
     let empty = products.is_empty() && error.is_none();
     let first_page = href(&query, 1);
+    // Filtered by dates, a product link carries them, so its page quotes them at once.
+    // The filter covers whole days, so the rental returns the morning after the last one.
+    let dates = match (&query.from, &error) {
+        (Some(from), None) => {
+            let last = query.to.as_deref().unwrap_or(from);
+            chrono::NaiveDate::parse_from_str(last, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.succ_opt())
+                .map(|end| format!("?start_date={from}&end_date={end}"))
+                .unwrap_or_default()
+        }
+        _ => String::new(),
+    };
     let cards = products
         .into_iter()
-        .map(|product| view! { <ProductTile product currency=currency.clone() /> })
+        .map(|product| view! { <ProductTile product currency=currency.clone() dates=dates.clone() /> })
         .collect_view();
     let count = format!(
         "{total_products} item{} · page {page} of {total_pages}",
@@ -333,8 +346,8 @@ fn SearchForm(
 }
 
 #[component]
-fn ProductTile(product: ProductCard, currency: String) -> impl IntoView {
-    let href = format!("/rentals/{}", product.slug);
+fn ProductTile(product: ProductCard, currency: String, dates: String) -> impl IntoView {
+    let href = format!("/rentals/{}{dates}", product.slug);
     let price = format_money(product.daily_price, &currency);
     view! {
         <li class="product-card">

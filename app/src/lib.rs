@@ -1,8 +1,10 @@
 //! The rentwise web app: routes, pages and server functions, compiled twice — for the server
 //! (`ssr`, with the database layer) and for the browser (`hydrate`).
 
+pub mod account;
 pub mod catalog;
 pub mod catalog_query;
+pub mod checkout;
 pub mod domain;
 pub mod error;
 pub mod model;
@@ -82,17 +84,31 @@ pub fn App() -> impl IntoView {
         <Meta name="description" content="Rent outdoor gear, cameras, tools and party equipment by the hour, day or week." />
         <Title formatter=|text: String| if text.is_empty() { "rentwise".to_owned() } else { format!("{text} · rentwise") } />
         <Router>
-            <SiteHeader />
-            <main id="main">
-                <Routes fallback=|| view! { <NotFound /> }>
-                    <Route path=path!("") view=catalog::CatalogPage ssr=SsrMode::Async />
-                    <Route path=path!("/rentals/:slug") view=product::ProductPage ssr=SsrMode::Async />
-                </Routes>
-            </main>
+            <Layout />
             <footer class="site-footer">
                 <p>"rentwise · Rental shop · Open Mon–Sat 08:00–18:00"</p>
             </footer>
         </Router>
+    }
+}
+
+/// Everything inside the router: the account actions are created here, once, so the header
+/// and every page share them (and server-action errors in the URL reach them).
+#[component]
+fn Layout() -> impl IntoView {
+    account::AccountActions::provide();
+    view! {
+        <SiteHeader />
+        <main id="main">
+            <Routes fallback=|| view! { <NotFound /> }>
+                <Route path=path!("") view=catalog::CatalogPage ssr=SsrMode::Async />
+                <Route path=path!("/rentals/:slug") view=product::ProductPage ssr=SsrMode::Async />
+                <Route path=path!("/cart") view=checkout::CartPage ssr=SsrMode::Async />
+                <Route path=path!("/orders/:number") view=checkout::OrderPage ssr=SsrMode::Async />
+                <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async />
+                <Route path=path!("/account/rentals") view=account::MyRentalsPage ssr=SsrMode::Async />
+            </Routes>
+        </main>
     }
 }
 
@@ -107,6 +123,8 @@ fn SiteHeader() -> impl IntoView {
             </A>
             <nav aria-label="Main">
                 <A href="/">"Catalog"</A>
+                <A href="/cart">"Cart"</A>
+                <account::AccountNav />
             </nav>
         </header>
     }

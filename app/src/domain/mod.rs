@@ -2,6 +2,7 @@
 //! functions over plain types, unit-tested without a database.
 
 pub mod booking_request;
+pub mod calendar;
 pub mod late_fee;
 pub mod order_state;
 pub mod period;

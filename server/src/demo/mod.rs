@@ -48,6 +48,29 @@ pub async fn seed_if_empty(pool: &PgPool) -> Result<bool, sqlx::Error> {
         .bind(Decimal::new(i64::from(product.deposit_cents), 2))
         .execute(&mut *tx)
         .await?;
+        // The shop's standard rates: a quarter of the day rate per hour, five days' price
+        // for a week; and the product's physical units, labelled like stickers on the items.
+        sqlx::query(
+            "INSERT INTO price_tiers (product_id, label, unit, length, price)
+             SELECT p.id, t.label, t.unit, 1, round(p.daily_price * t.factor, 2)
+               FROM products p,
+                    (VALUES ('Per hour', 'hour', 0.25), ('Per day', 'day', 1.0),
+                            ('Per week', 'week', 5.0)) AS t (label, unit, factor)
+              WHERE p.slug = $1",
+        )
+        .bind(product.slug)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO units (product_id, label)
+             SELECT p.id, upper(left(p.slug, 20)) || '-' || lpad(n::text, 2, '0')
+               FROM products p, generate_series(1, $2) AS n
+              WHERE p.slug = $1",
+        )
+        .bind(product.slug)
+        .bind(i32::from(product.units))
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(true)
