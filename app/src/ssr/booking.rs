@@ -520,6 +520,10 @@ pub async fn cancel_by_customer(
             ("customer_name".to_owned(), customer.name.clone()),
             ("order_number".to_owned(), number.to_owned()),
             (
+                "pickup_at".to_owned(),
+                format_local(first_start.unwrap_or(now), shop.tz),
+            ),
+            (
                 "refund_note".to_owned(),
                 "Nothing was charged, so there is nothing to refund.".to_owned(),
             ),
