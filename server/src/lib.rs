@@ -122,9 +122,22 @@ pub async fn prepare(config: &Config) -> Result<Ready, StartupError> {
         &config.data_dir,
         &config.mail_from,
     )?);
-    spawn_hold_sweep(pool.clone(), std::time::Duration::from_secs(60));
     let job_runner = jobs::Runner::new(pool.clone(), jobs::RunnerConfig::default())
         .register(mail::EMAIL_JOB, mail::EmailJob { mailer })
+        .register(
+            mail::REMINDERS_JOB,
+            mail::ReminderJob {
+                shop: app::ssr::booking::ShopDetails {
+                    tz: config.time_zone,
+                    currency: config.currency.clone(),
+                    pickup_address: config.pickup_address.clone(),
+                    opening_hours: config.opening_hours.clone(),
+                },
+            },
+        )
+        .every(mail::REMINDERS_JOB, std::time::Duration::from_secs(15 * 60))
+        .register(mail::EXPIRE_HOLDS_JOB, mail::ExpireHoldsJob)
+        .every(mail::EXPIRE_HOLDS_JOB, std::time::Duration::from_secs(60))
         .start();
     let image_cache = images::ImageCache::open(
         images::cache_dir(&config.data_dir),
@@ -184,23 +197,4 @@ pub async fn serve(
     // Requests are drained; now stop claiming jobs and let the running ones finish.
     ready.jobs.shutdown().await;
     served
-}
-
-/// Marks holds whose time ran out as expired, every `every`. Availability already ignores
-/// them once their time is past; the sweep keeps the cart and staff views honest.
-pub fn spawn_hold_sweep(pool: PgPool, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            match app::ssr::booking::expire_holds(&pool).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(expired = n, "released expired cart holds"),
-                Err(err) => {
-                    tracing::warn!(error = %err, "the expired-hold sweep failed; retrying next minute")
-                }
-            }
-        }
-    })
 }

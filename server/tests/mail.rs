@@ -3,6 +3,7 @@
 
 mod common;
 
+use chrono::Datelike;
 use server::jobs::{RetryPolicy, Runner, RunnerConfig, RunnerHandle};
 use server::mail::{enqueue_email, EmailJob, EmailRequest, Mailer, EMAIL_JOB};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -222,6 +223,150 @@ async fn a_confirmation_is_delivered_once_with_its_content(
     assert!(message.contains("Ann &lt;Admin&gt;"), "escaped in HTML");
     assert!(message.contains("Ann <Admin>"), "as is in plain text");
     assert!(message.contains("Rue de la Loi 1, Brussels"));
+    sink.stop();
+    pool.close().await;
+}
+
+/// Undoes quoted-printable (soft line breaks and `=XX` bytes) so the test reads the text as
+/// the recipient's mail program shows it.
+fn quoted_printable_decoded(raw: &str) -> String {
+    let raw = raw.replace("=\r\n", "");
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'=', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Brussels shop details, as the server would configure them.
+fn shop_details() -> app::ssr::booking::ShopDetails {
+    app::ssr::booking::ShopDetails {
+        tz: chrono_tz::Europe::Brussels,
+        currency: "EUR".into(),
+        pickup_address: "Rue de la Loi 1, Brussels".into(),
+        opening_hours: "Mon-Sat 08:00-18:00".into(),
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_confirmed_booking_sends_exactly_one_confirmation_with_its_content(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    use app::domain::period::{parse_local, BookingRules, RentalPeriod};
+    use app::ssr::{accounts, booking, terms::ProductTerms};
+    let pool = common::test_pool(connect).await;
+    server::demo::seed_if_empty(&pool).await.expect("demo data");
+    let user = accounts::create_user(&pool, "cleo@example.com", "Cleo", "a long password", false)
+        .await
+        .expect("user");
+    let mut conn = pool.acquire().await.expect("connection");
+    let terms = ProductTerms::published(&mut conn, "vango-odyssey-air-500-family-tent")
+        .await
+        .expect("terms")
+        .expect("the tent is published");
+    drop(conn);
+    let tz = chrono_tz::Europe::Brussels;
+    let next_year = chrono::Utc::now().date_naive().year_ce().1 + 1;
+    let start = parse_local(&format!("{next_year}-06-12"), "09:30", tz).expect("start");
+    let end = parse_local(&format!("{next_year}-06-14"), "09:30", tz).expect("end");
+    let rules = BookingRules {
+        min_duration: chrono::Duration::hours(1),
+        horizon: chrono::Duration::days(800),
+    };
+    let period = RentalPeriod::new(start, end, &rules, chrono::Utc::now()).expect("period");
+    let holder = booking::Holder {
+        cart_token: uuid::Uuid::new_v4(),
+        customer_id: Some(user.id),
+    };
+    let hold = booking::place_hold(
+        &pool,
+        tz,
+        &terms,
+        period,
+        holder,
+        chrono::Duration::minutes(15),
+        None,
+    )
+    .await
+    .expect("hold");
+    let customer = booking::Customer {
+        id: user.id,
+        name: user.name.clone(),
+        email: user.email.clone(),
+    };
+    let number = booking::confirm_cart(
+        &pool,
+        holder.cart_token,
+        &customer,
+        &shop_details(),
+        &server::mail::QueuedOrderMail,
+    )
+    .await
+    .expect("confirm");
+    let unit: String = sqlx::query_scalar("SELECT label FROM units WHERE id = $1")
+        .bind(hold.unit_id)
+        .fetch_one(&pool)
+        .await
+        .expect("unit label");
+
+    let mut sink = SmtpSink::start().await;
+    let runner = start_runner(&pool, Mailer::smtp(&sink.url(), FROM).expect("mailer"));
+    wait_until_sent(&pool).await;
+    runner.shutdown().await;
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1, "exactly one email");
+    let message = quoted_printable_decoded(&messages[0]);
+    assert!(
+        message.contains(&format!(
+            "Message-ID: <booking_confirmation-{number}@rentwise.local>"
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("Subject: Your rental {number} is confirmed")),
+        "{message}"
+    );
+    assert!(message.contains("To: cleo@example.com"), "{message}");
+    assert!(
+        message.contains("Vango Odyssey Air 500 family tent"),
+        "{message}"
+    );
+    assert!(message.contains(&unit), "the unit label: {message}");
+    // Shop-local times (09:30 in Brussels is 07:30 UTC in summer).
+    assert!(
+        message.contains(&format!("12 Jun {next_year}, 09:30")),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("14 Jun {next_year}, 09:30")),
+        "{message}"
+    );
+    assert!(
+        message.contains("2 × Per day = €"),
+        "the price breakdown: {message}"
+    );
+    assert!(message.contains("Rue de la Loi 1, Brussels"), "{message}");
+    let deposit = app::money::format_money(terms.deposit, "EUR");
+    assert!(
+        message.contains(&deposit),
+        "the deposit {deposit}: {message}"
+    );
     sink.stop();
     pool.close().await;
 }

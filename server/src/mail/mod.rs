@@ -11,10 +11,15 @@
 
 mod job;
 mod order_mail;
+mod reminders;
 mod template;
 
 pub use job::{enqueue_email, EmailJob, EmailRequest, EnqueueEmailError, OutgoingEmail, EMAIL_JOB};
 pub use order_mail::QueuedOrderMail;
+pub use reminders::{
+    sweep as sweep_reminders, ExpireHoldsJob, Reminded, ReminderJob, EXPIRE_HOLDS_JOB,
+    REMINDERS_JOB, REMIND_AHEAD,
+};
 pub use template::{render, RenderedEmail, KINDS};
 
 use lettre::{
