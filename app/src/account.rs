@@ -1,7 +1,7 @@
-//! Accounts in the browser: sign up, sign in, sign out, and "My rentals". The three account
-//! actions are created once under the router and shared through context, so anything that
-//! depends on who is signed in (the header, the cart, My rentals) reloads when one of them
-//! completes. Every form is a plain HTML form first: it works without JavaScript.
+//! Accounts in the browser: sign up, sign in, sign out, and "My rentals". A counter shared
+//! through context ([`AccountChanges`]) makes everything that depends on who is signed in (the
+//! header, the cart, My rentals) reload when an account action completes. Every form is a
+//! plain HTML form first: it works without JavaScript.
 
 use crate::error::AppError;
 use crate::model::{CurrentUser, MyRentals as Rentals, OrderSummary};
@@ -111,54 +111,66 @@ pub async fn my_rentals() -> Result<Rentals, AppError> {
         .map_err(db_error)
 }
 
-/// The account actions, shared by every form and by everything that shows who is signed in.
+/// Counts sign-ins, sign-ups and sign-outs in this browser tab: everything that shows who is
+/// signed in reads it, so it reloads when one of them completes. The actions themselves are
+/// created where their forms are, inside the routes, because only there does a server render
+/// see the error a plain form post (without JavaScript) was redirected back with.
 #[derive(Clone, Copy)]
-pub struct AccountActions {
-    pub sign_in: ServerAction<SignIn>,
-    pub sign_up: ServerAction<SignUp>,
-    pub sign_out: ServerAction<SignOut>,
-}
+pub struct AccountChanges(RwSignal<usize>);
 
-impl AccountActions {
-    /// Creates the actions and provides them to everything below.
+impl AccountChanges {
+    /// Creates the counter and provides it to everything below.
     pub fn provide() -> Self {
-        let actions = AccountActions {
-            sign_in: ServerAction::new(),
-            sign_up: ServerAction::new(),
-            sign_out: ServerAction::new(),
-        };
-        provide_context(actions);
-        actions
+        let changes = AccountChanges(RwSignal::new(0));
+        provide_context(changes);
+        changes
     }
 
     pub fn get() -> Self {
-        use_context::<AccountActions>().unwrap_or_else(Self::provide)
+        use_context::<AccountChanges>().unwrap_or_else(Self::provide)
     }
 
-    /// Changes whenever someone signs in, up or out: a resource that reads it reloads then.
     pub fn version(&self) -> usize {
-        self.sign_in.version().get() + self.sign_up.version().get() + self.sign_out.version().get()
+        self.0.get()
+    }
+
+    /// Counts each completed call of `action` (in the browser; a server render is fresh anyway).
+    pub fn watch<S>(&self, action: ServerAction<S>)
+    where
+        S: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
+        S::Output: Send + Sync + 'static,
+        S::Error: Send + Sync + 'static,
+    {
+        let counter = self.0;
+        Effect::new(move |previous: Option<usize>| {
+            let version = action.version().get();
+            if previous.is_some_and(|p| p != version) {
+                counter.update(|n| *n += 1);
+            }
+            version
+        });
     }
 }
 
 /// A resource of the signed-in person that reloads on sign-in and sign-out.
 pub fn use_current_user() -> Resource<Result<Option<CurrentUser>, AppError>> {
-    let actions = AccountActions::get();
-    Resource::new(move || actions.version(), |_| who_am_i())
+    let changes = AccountChanges::get();
+    Resource::new(move || changes.version(), |_| who_am_i())
 }
 
 /// The header's account links.
 #[component]
 pub fn AccountNav() -> impl IntoView {
     let user = use_current_user();
-    let actions = AccountActions::get();
+    let sign_out = ServerAction::<SignOut>::new();
+    AccountChanges::get().watch(sign_out);
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match user.await {
                     Ok(Some(user)) => view! {
                         <A href="/account/rentals">"My rentals"</A>
-                        <ActionForm action=actions.sign_out attr:class="inline-form">
+                        <ActionForm action=sign_out attr:class="inline-form">
                             <button type="submit" class="link-button" title=format!("Signed in as {}", user.email)>"Sign out"</button>
                         </ActionForm>
                     }.into_any(),
@@ -172,30 +184,27 @@ pub fn AccountNav() -> impl IntoView {
 /// Sign in and sign up side by side; both come back to `next`.
 #[component]
 pub fn SignInForms(next: String) -> impl IntoView {
-    let actions = AccountActions::get();
+    let actions = (ServerAction::<SignIn>::new(), ServerAction::<SignUp>::new());
+    let changes = AccountChanges::get();
+    changes.watch(actions.0);
+    changes.watch(actions.1);
+    let (sign_in, sign_up) = actions;
     let next_up = next.clone();
     let in_error = move |field: &'static str| {
-        actions
-            .sign_in
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .and_then(|e| {
-                e.for_field(field)
-                    .or_else(|| (field == "form").then(|| e.to_string()))
-            })
+        sign_in.value().get().and_then(|r| r.err()).and_then(|e| {
+            e.for_field(field)
+                .or_else(|| (field == "form").then(|| e.to_string()))
+        })
     };
     let up_error = move |field: &'static str| {
-        actions
-            .sign_up
+        sign_up
             .value()
             .get()
             .and_then(|r| r.err())
             .and_then(|e| e.for_field(field))
     };
     let up_other = move || {
-        actions
-            .sign_up
+        sign_up
             .value()
             .get()
             .and_then(|r| r.err())
@@ -203,8 +212,7 @@ pub fn SignInForms(next: String) -> impl IntoView {
             .map(|e| e.to_string())
     };
     let in_other = move || {
-        actions
-            .sign_in
+        sign_in
             .value()
             .get()
             .and_then(|r| r.err())
@@ -215,7 +223,7 @@ pub fn SignInForms(next: String) -> impl IntoView {
         <div class="account-forms">
             <section class="card" aria-labelledby="sign-in-heading">
                 <h2 id="sign-in-heading">"Sign in"</h2>
-                <ActionForm action=actions.sign_in attr:class="stacked-form">
+                <ActionForm action=sign_in attr:class="stacked-form">
                     <input type="hidden" name="next" value=next.clone() />
                     <div class="field">
                         <label for="sign-in-email">"Email"</label>
@@ -230,12 +238,12 @@ pub fn SignInForms(next: String) -> impl IntoView {
                         <p class="field-error" id="sign-in-password-error" role="alert">{move || in_error("password")}</p>
                     </div>
                     <p class="form-error" role="alert">{in_other}</p>
-                    <button type="submit" class="button" disabled=move || actions.sign_in.pending().get()>"Sign in"</button>
+                    <button type="submit" class="button" disabled=move || sign_in.pending().get()>"Sign in"</button>
                 </ActionForm>
             </section>
             <section class="card" aria-labelledby="sign-up-heading">
                 <h2 id="sign-up-heading">"New here? Create an account"</h2>
-                <ActionForm action=actions.sign_up attr:class="stacked-form">
+                <ActionForm action=sign_up attr:class="stacked-form">
                     <input type="hidden" name="next" value=next_up />
                     <div class="field">
                         <label for="sign-up-name">"Your name"</label>
@@ -256,7 +264,7 @@ pub fn SignInForms(next: String) -> impl IntoView {
                         <p class="field-error" id="sign-up-password-error" role="alert">{move || up_error("password")}</p>
                     </div>
                     <p class="form-error" role="alert">{up_other}</p>
-                    <button type="submit" class="button" disabled=move || actions.sign_up.pending().get()>"Create account"</button>
+                    <button type="submit" class="button" disabled=move || sign_up.pending().get()>"Create account"</button>
                 </ActionForm>
             </section>
         </div>
@@ -297,8 +305,8 @@ pub fn AccountPage() -> impl IntoView {
 /// `/account/rentals`: upcoming, active and past rentals; a sign-in form when signed out.
 #[component]
 pub fn MyRentalsPage() -> impl IntoView {
-    let actions = AccountActions::get();
-    let rentals = Resource::new(move || actions.version(), |_| my_rentals());
+    let changes = AccountChanges::get();
+    let rentals = Resource::new(move || changes.version(), |_| my_rentals());
     view! {
         <Title text="My rentals" />
         <Suspense fallback=|| view! { <p class="loading">"Loading your rentals…"</p> }>

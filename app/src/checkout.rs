@@ -2,7 +2,7 @@
 //! and "Confirm booking"; then the order page (`/orders/{number}`) with its lines, history and
 //! "Cancel". Someone else's order number is a 404, exactly like one that does not exist.
 
-use crate::account::{use_current_user, AccountActions, SignInForms};
+use crate::account::{use_current_user, AccountChanges, SignInForms};
 use crate::error::AppError;
 use crate::model::{OrderLineView, OrderView};
 use crate::money::format_money;
@@ -142,9 +142,9 @@ pub async fn cancel_order(number: String) -> Result<(), AppError> {
 pub fn CartPage() -> impl IntoView {
     let remove = ServerAction::<RemoveFromCart>::new();
     let confirm = ServerAction::<ConfirmBooking>::new();
-    let actions = AccountActions::get();
+    let changes = AccountChanges::get();
     let cart = Resource::new(
-        move || (remove.version().get(), actions.version()),
+        move || (remove.version().get(), changes.version()),
         |_| get_cart(),
     );
     let user = use_current_user();
@@ -271,13 +271,13 @@ pub fn OrderPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let cancel = ServerAction::<CancelOrder>::new();
-    let actions = AccountActions::get();
+    let changes = AccountChanges::get();
     let order = Resource::new(
         move || {
             (
                 params.read().get("number").unwrap_or_default(),
                 cancel.version().get(),
-                actions.version(),
+                changes.version(),
             )
         },
         |(number, _, _)| get_order(number),

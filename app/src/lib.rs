@@ -92,11 +92,10 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Everything inside the router: the account actions are created here, once, so the header
-/// and every page share them (and server-action errors in the URL reach them).
+/// Everything inside the router, with the account-change counter the header and the pages share.
 #[component]
 fn Layout() -> impl IntoView {
-    account::AccountActions::provide();
+    account::AccountChanges::provide();
     view! {
         <SiteHeader />
         <main id="main">

@@ -378,7 +378,16 @@ fn BookingForm(
                 <input id=name name=name type=kind prop:value=value value=value placeholder=placeholder
                     aria-invalid=move || quote_error(name).map(|_| "true")
                     aria-describedby=error_id.clone() />
-                <p class="field-error" id=error_id role="alert">{move || quote_error(name)}</p>
+                // Read under a Transition so a server render without JavaScript waits for the
+                // quote and prints its message here.
+                <p class="field-error" id=error_id role="alert">
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            let from_quote = quote.await.err().and_then(|e| e.for_field(name));
+                            from_quote.or_else(|| quote_error(name))
+                        })}
+                    </Transition>
+                </p>
             </div>
         }
     };

@@ -30,7 +30,9 @@ pub async fn free_units(
 }
 
 /// Free units of a product on each shop-local day from `first` to `last` inclusive: a unit is
-/// free on a day when nothing blocks it at any moment of that day. One query for the month.
+/// free on a day when nothing blocks it at any moment of that day. One query for the month;
+/// only reservations that touch the month are read (the index of `reservations_no_overlap`),
+/// so the cost does not grow with the product's history.
 pub async fn daily_free_units(
     conn: &mut PgConnection,
     product_id: i64,
@@ -51,6 +53,8 @@ pub async fn daily_free_units(
                FROM days JOIN reservations r
                  ON r.during && days.span AND r.product_id = $1
                 AND r.unit_id IN (SELECT id FROM units_of) AND ({BLOCKING})
+                AND r.during && tstzrange($2::date::timestamp AT TIME ZONE $4,
+                                          ($3::date + 1)::timestamp AT TIME ZONE $4)
               GROUP BY days.day)
          SELECT days.day, (SELECT count(*) FROM units_of) - COALESCE(busy.units, 0)
            FROM days LEFT JOIN busy USING (day)

@@ -19,6 +19,9 @@ use uuid::Uuid;
 /// How long "Reserve" keeps a unit for a customer who is checking out, unless configured.
 pub const DEFAULT_HOLD_MINUTES: i64 = 15;
 const EXCLUSION_VIOLATION: &str = "23P01";
+const DEADLOCK_DETECTED: &str = "40P01";
+/// How often one unit is tried again after losing a deadlock to a concurrent booking.
+const MAX_DEADLOCK_RETRIES: u32 = 3;
 const ACTIVE_STATES: &str = "('held', 'confirmed', 'picked_up')";
 
 #[derive(Debug, thiserror::Error)]
@@ -149,7 +152,7 @@ struct NewLine<'a> {
 }
 
 /// Tries each free unit in turn inside a savepoint; a unit taken meanwhile by another
-/// transaction raises 23P01 and the next one is tried.
+/// transaction raises 23P01 and the next one is tried (after a deadlock, the same one again).
 async fn insert_on_free_unit(
     tx: &mut PgConnection,
     line: &NewLine<'_>,
@@ -181,44 +184,73 @@ async fn insert_on_free_unit(
     .fetch_all(&mut *tx)
     .await?;
     for unit_id in candidates {
-        let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
-        let inserted = sqlx::query_scalar::<_, i64>(
-            "INSERT INTO reservations
-                (order_id, product_id, unit_id, starts_at, ends_at, during, state, held_until,
-                 request_key, price_lines, rental_total, deposit)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-             RETURNING id",
-        )
-        .bind(line.order_id)
-        .bind(line.terms.id)
-        .bind(unit_id)
-        .bind(line.period.start)
-        .bind(line.period.end)
-        .bind(line.during)
-        .bind(line.state)
-        .bind(line.held_until)
-        .bind(line.request_key)
-        .bind(line.price_lines)
-        .bind(line.rental_total)
-        .bind(line.terms.deposit)
-        .fetch_one(&mut *savepoint)
-        .await;
-        match inserted {
-            Ok(id) => {
-                savepoint.commit().await?;
-                return Ok((id, unit_id));
+        let mut deadlocks = 0;
+        loop {
+            let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+            match insert_line(&mut savepoint, line, unit_id).await {
+                Ok(id) => {
+                    savepoint.commit().await?;
+                    return Ok((id, unit_id));
+                }
+                Err(err) if is_overlap(&err) => {
+                    savepoint.rollback().await?;
+                    break;
+                }
+                // Two bookings inserting overlapping rows at the same moment each wait in the
+                // exclusion check for the other, and PostgreSQL aborts one (40P01). The other
+                // goes on, so trying this unit again meets its row: 23P01, or the unit if it
+                // rolled back.
+                Err(err) if is_deadlock(&err) && deadlocks < MAX_DEADLOCK_RETRIES => {
+                    savepoint.rollback().await?;
+                    deadlocks += 1;
+                }
+                Err(err) => return Err(err.into()),
             }
-            Err(err) if is_overlap(&err) => savepoint.rollback().await?,
-            Err(err) => return Err(err.into()),
         }
     }
     Err(BookingError::Unavailable)
 }
 
-fn is_overlap(err: &sqlx::Error) -> bool {
+async fn insert_line(
+    conn: &mut PgConnection,
+    line: &NewLine<'_>,
+    unit_id: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO reservations
+            (order_id, product_id, unit_id, starts_at, ends_at, during, state, held_until,
+             request_key, price_lines, rental_total, deposit)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         RETURNING id",
+    )
+    .bind(line.order_id)
+    .bind(line.terms.id)
+    .bind(unit_id)
+    .bind(line.period.start)
+    .bind(line.period.end)
+    .bind(line.during)
+    .bind(line.state)
+    .bind(line.held_until)
+    .bind(line.request_key)
+    .bind(line.price_lines)
+    .bind(line.rental_total)
+    .bind(line.terms.deposit)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+fn has_code(err: &sqlx::Error, code: &str) -> bool {
     err.as_database_error()
         .and_then(|e| e.code())
-        .is_some_and(|code| code == EXCLUSION_VIOLATION)
+        .is_some_and(|c| c == code)
+}
+
+fn is_overlap(err: &sqlx::Error) -> bool {
+    has_code(err, EXCLUSION_VIOLATION)
+}
+
+fn is_deadlock(err: &sqlx::Error) -> bool {
+    has_code(err, DEADLOCK_DETECTED)
 }
 
 /// Sums the order's live lines: held, confirmed, out or back, and, while it is still a cart,
