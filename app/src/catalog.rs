@@ -4,6 +4,7 @@
 
 use crate::catalog_query::href;
 use crate::error::AppError;
+use crate::images::Photo;
 use crate::model::{CatalogQuery, CatalogSort, CatalogView, ProductCard};
 use crate::money::format_money;
 use crate::ui::{ErrorNotice, FieldMessage, PhotoPlaceholder};
@@ -231,7 +232,12 @@ fn CatalogBody(view: CatalogView) -> impl IntoView {
     };
     let cards = products
         .into_iter()
-        .map(|product| view! { <ProductTile product currency=currency.clone() dates=dates.clone() /> })
+        .enumerate()
+        .map(|(i, product)| {
+            // The first row is in view at once: not lazy, fetched first.
+            let eager = i < 4;
+            view! { <ProductTile product currency=currency.clone() dates=dates.clone() eager /> }
+        })
         .collect_view();
     let count = format!(
         "{total_products} item{} · page {page} of {total_pages}",
@@ -345,14 +351,27 @@ fn SearchForm(
     }
 }
 
+/// A tile is the full width on phones, a third of the results column on tablets, and at most
+/// about 300 px in the widest layout (see the grid in style/main.css).
+const TILE_SIZES: &str =
+    "(min-width: 1200px) 300px, (min-width: 760px) 30vw, (min-width: 520px) 50vw, 100vw";
+
 #[component]
-fn ProductTile(product: ProductCard, currency: String, dates: String) -> impl IntoView {
+fn ProductTile(
+    product: ProductCard,
+    currency: String,
+    dates: String,
+    eager: bool,
+) -> impl IntoView {
     let href = format!("/rentals/{}{dates}", product.slug);
     let price = format_money(product.daily_price, &currency);
     view! {
         <li class="product-card">
             <A href=href>
-                <PhotoPlaceholder name=product.name.clone() />
+                {match product.image {
+                    Some(image) => view! { <Photo image sizes=TILE_SIZES eager /> }.into_any(),
+                    None => view! { <PhotoPlaceholder name=product.name.clone() /> }.into_any(),
+                }}
                 <span class="product-category">{product.category_name}</span>
                 <h2 class="product-name">{product.name}</h2>
                 <p class="product-summary">{product.summary}</p>

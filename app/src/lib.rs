@@ -7,6 +7,7 @@ pub mod catalog_query;
 pub mod checkout;
 pub mod domain;
 pub mod error;
+pub mod images;
 pub mod model;
 pub mod money;
 pub mod product;

@@ -12,6 +12,19 @@ pub struct CategoryLink {
     pub product_count: i64,
 }
 
+/// A product photo as pages draw it (see `crate::images`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageRef {
+    pub key: String,
+    pub width: u32,
+    pub height: u32,
+    /// Dominant colour `#rrggbb`, shown until the photo loads.
+    pub placeholder: String,
+    pub alt: String,
+    /// The variant widths this photo has (URL names).
+    pub widths: Vec<u32>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProductCard {
     pub slug: String,
@@ -19,6 +32,7 @@ pub struct ProductCard {
     pub summary: String,
     pub category_name: String,
     pub daily_price: Decimal,
+    pub image: Option<ImageRef>,
 }
 
 /// One page of the catalog, with what the page needs to draw filters and pagination.
@@ -50,6 +64,7 @@ pub struct ProductDetail {
     pub currency: String,
     pub tiers: Vec<PriceTier>,
     pub min_rental_minutes: i32,
+    pub images: Vec<ImageRef>,
 }
 
 /// How the catalog is ordered; the URL's `sort` value.

@@ -6,6 +6,8 @@
 
 use crate::domain::booking_request::{BookingFields, DEFAULT_TIME, MAX_QUANTITY};
 use crate::error::AppError;
+use crate::images::Photo;
+use crate::model::ImageRef;
 use crate::model::{MonthCalendar, ProductDetail, QuoteView};
 use crate::money::format_money;
 use crate::ui::{ErrorNotice, PhotoPlaceholder};
@@ -214,12 +216,22 @@ pub fn ProductPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
+    // All resources are made here, once: made inside a Suspend, each re-run of it would make
+    // new ones (and the server render would serialise every one of them).
     let product = Resource::new(slug, get_product);
+    let calendar = Resource::new(
+        move || (slug(), query.read().get("month")),
+        |(slug, month)| get_calendar(slug, month),
+    );
+    let quote = Resource::new(
+        move || (slug(), fields_in(&query.read())),
+        |(slug, f)| get_quote(slug, f.start_date, f.start_time, f.end_date, f.end_time),
+    );
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match product.await {
-                    Ok(product) => view! { <ProductBody product query /> }.into_any(),
+                    Ok(product) => view! { <ProductBody product query calendar quote /> }.into_any(),
                     Err(error) => view! { <ErrorNotice error /> }.into_any(),
                 }
             })}
@@ -241,22 +253,10 @@ fn fields_in(query: &leptos_router::params::ParamsMap) -> BookingFields {
 fn ProductBody(
     product: ProductDetail,
     query: Memo<leptos_router::params::ParamsMap>,
+    calendar: Resource<Result<MonthCalendar, AppError>>,
+    quote: Resource<Result<Option<QuoteView>, AppError>>,
 ) -> impl IntoView {
     let slug = product.slug.clone();
-    let calendar = {
-        let slug = slug.clone();
-        Resource::new(
-            move || (slug.clone(), query.read().get("month")),
-            |(slug, month)| get_calendar(slug, month),
-        )
-    };
-    let quote = {
-        let slug = slug.clone();
-        Resource::new(
-            move || (slug.clone(), fields_in(&query.read())),
-            |(slug, f)| get_quote(slug, f.start_date, f.start_time, f.end_date, f.end_time),
-        )
-    };
     let deposit = format_money(product.deposit, &product.currency);
     let category_href = format!("/?category={}", product.category_slug);
     let tiers = product
@@ -284,7 +284,7 @@ fn ProductBody(
             </nav>
             <div class="product-layout">
                 <div class="product-media">
-                    <PhotoPlaceholder name=product.name.clone() />
+                    <Gallery name=product.name.clone() images=product.images.clone() />
                     <Transition fallback=|| view! { <p class="loading">"Loading availability…"</p> }>
                         {move || Suspend::new(async move {
                             match calendar.await {
@@ -538,4 +538,26 @@ fn CalendarView(
             <p class="hint">{format!("Numbers show how many of the {total} units are free all day.")}</p>
         </section>
     }
+}
+
+/// The product's photos: the first large, the others as a row below (each opens full size).
+#[component]
+fn Gallery(name: String, images: Vec<ImageRef>) -> impl IntoView {
+    let mut images = images.into_iter();
+    let Some(first) = images.next() else {
+        return view! { <PhotoPlaceholder name /> }.into_any();
+    };
+    let others = images
+        .map(|image| {
+            let full = format!("/img/{}/{}.webp", image.key, image.widths.last().copied().unwrap_or(image.width));
+            view! { <li><a href=full><Photo image sizes="(min-width: 760px) 12vw, 30vw" /></a></li> }
+        })
+        .collect_view();
+    view! {
+        <div class="gallery">
+            <Photo image=first sizes="(min-width: 1200px) 640px, (min-width: 760px) 55vw, 100vw" eager=true />
+            <ul class="gallery-more">{others}</ul>
+        </div>
+    }
+    .into_any()
 }

@@ -36,7 +36,7 @@ pub fn PhotoPlaceholder(name: String) -> impl IntoView {
     let hue = name
         .bytes()
         .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
-        % 360;
+        % 12;
     let initials: String = name
         .split_whitespace()
         .filter_map(|w| w.chars().next())

@@ -143,6 +143,17 @@ pub async fn prepare(config: &Config) -> Result<Ready, StartupError> {
         images::cache_dir(&config.data_dir),
         images::ImageSettings::from_config(config),
     )?;
+    if config.demo_data {
+        // In the background: startup does not wait for a few seconds of drawing and encoding.
+        let (pool, cache) = (pool.clone(), image_cache.clone());
+        tokio::spawn(async move {
+            match demo::photos::seed(&pool, &cache).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(products = n, "gave the demo products their photos"),
+                Err(err) => tracing::warn!(error = %err, "making the demo photos failed"),
+            }
+        });
+    }
     metrics.register_source(std::sync::Arc::new(images::ImageCacheMetrics::new(
         image_cache.clone(),
     )));

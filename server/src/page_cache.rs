@@ -131,13 +131,20 @@ pub async fn serve_cached(
     if ttl == Some(0) {
         return Response::from_parts(parts, body);
     }
-    let bytes = match to_bytes(body, MAX_PAGE_BYTES).await {
+    // Our own render, so read it whole; only pages up to MAX_PAGE_BYTES are kept.
+    let bytes = match to_bytes(body, usize::MAX).await {
         Ok(bytes) => bytes,
         Err(err) => {
-            tracing::warn!(error = %err, %uri, "could not read a rendered page");
-            return Response::from_parts(parts, Body::from(Bytes::new()));
+            tracing::error!(error = %err, %uri, "rendering a page failed midway");
+            let mut response = Response::from_parts(parts, Body::from(Bytes::new()));
+            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            response.headers_mut().remove(header::CONTENT_LENGTH);
+            return response;
         }
     };
+    if bytes.len() > MAX_PAGE_BYTES {
+        return Response::from_parts(parts, Body::from(bytes));
+    }
     // The version read before rendering: if the catalog changed meanwhile, this page is
     // stored under the old version and never served.
     if parts.headers.contains_key(header::SET_COOKIE) {

@@ -4,7 +4,7 @@
 //! connection is re-established, and once a minute as a safety net.
 
 use crate::domain::pricing::PriceTier;
-use crate::model::{CatalogSort, CategoryLink, ProductCard, ProductDetail};
+use crate::model::{CatalogSort, CategoryLink, ImageRef, ProductCard, ProductDetail};
 use rust_decimal::Decimal;
 use sqlx::{postgres::PgListener, PgPool};
 use std::{
@@ -34,6 +34,8 @@ struct ProductRecord {
     min_rental_minutes: i32,
     #[sqlx(skip)]
     tiers: Vec<PriceTier>,
+    #[sqlx(skip)]
+    images: Vec<ImageRef>,
 }
 
 /// One consistent view of the published catalog, sorted by product name.
@@ -93,6 +95,7 @@ impl CatalogSnapshot {
             summary: p.summary.clone(),
             category_name: p.category_name.clone(),
             daily_price: p.daily_price,
+            image: p.images.first().cloned(),
         }
     }
 
@@ -124,6 +127,7 @@ impl CatalogSnapshot {
             currency: currency.to_owned(),
             tiers: p.tiers.clone(),
             min_rental_minutes: p.min_rental_minutes,
+            images: p.images.clone(),
         })
     }
 
@@ -158,7 +162,28 @@ impl CatalogSnapshot {
         )
         .fetch_all(&mut *tx)
         .await?;
+        let image_rows = sqlx::query_as::<_, (i64, String, String, i32, i32, String)>(
+            "SELECT pi.product_id, pi.alt, i.key, i.width, i.height, i.placeholder
+               FROM product_images pi JOIN images i ON i.key = pi.image_key
+              ORDER BY pi.product_id, pi.position",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
+        let mut images: HashMap<i64, Vec<ImageRef>> = HashMap::new();
+        for (product_id, alt, key, width, height, placeholder) in image_rows {
+            let (Ok(width), Ok(height)) = (u32::try_from(width), u32::try_from(height)) else {
+                continue;
+            };
+            images.entry(product_id).or_default().push(ImageRef {
+                widths: crate::images::variant_widths(&crate::images::DEFAULT_WIDTHS, width),
+                key,
+                width,
+                height,
+                placeholder,
+                alt,
+            });
+        }
         let mut tiers: HashMap<i64, Vec<PriceTier>> = HashMap::new();
         for (product_id, label, unit, length, price) in tier_rows {
             let (Some(unit), Ok(length)) = (super::terms::tier_unit(&unit), u32::try_from(length))
@@ -175,6 +200,12 @@ impl CatalogSnapshot {
         let mut products = products;
         for product in &mut products {
             product.tiers = tiers.remove(&product.id).unwrap_or_default();
+            product.images = images.remove(&product.id).unwrap_or_default();
+            for image in &mut product.images {
+                if image.alt.is_empty() {
+                    image.alt.clone_from(&product.name);
+                }
+            }
         }
 
         let mut by_slug = HashMap::with_capacity(products.len());

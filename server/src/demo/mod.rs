@@ -2,6 +2,7 @@
 //! full, realistic catalog. Safe with several instances starting at once.
 
 pub mod catalog_data;
+pub mod photos;
 
 use catalog_data::{CATEGORIES, PRODUCTS};
 use rust_decimal::Decimal;

@@ -59,7 +59,8 @@ pub(super) async fn schedule(
         if let Some(start) = chrono::DateTime::from_timestamp_millis(start_ms) {
             let job = NewJob {
                 dedupe_key: Some(format!("{kind}@{}", start.to_rfc3339())),
-                run_at: Some(start),
+                // Due now, not at the period's start: a run enqueued mid-period has not waited.
+                run_at: None,
                 ..NewJob::new(kind.clone(), serde_json::json!({ "period_start": start }))
             };
             let enqueued = match pool.acquire().await {
