@@ -19,9 +19,8 @@ use uuid::Uuid;
 /// How long "Reserve" keeps a unit for a customer who is checking out, unless configured.
 pub const DEFAULT_HOLD_MINUTES: i64 = 15;
 const EXCLUSION_VIOLATION: &str = "23P01";
-const DEADLOCK_DETECTED: &str = "40P01";
-/// How often one unit is tried again after losing a deadlock to a concurrent booking.
-const MAX_DEADLOCK_RETRIES: u32 = 3;
+/// First key of the advisory locks that admit one inserter per unit (the second is the unit).
+const UNIT_LOCK_NAMESPACE: i32 = 0x756e_6974;
 const ACTIVE_STATES: &str = "('held', 'confirmed', 'picked_up')";
 
 #[derive(Debug, thiserror::Error)]
@@ -152,7 +151,7 @@ struct NewLine<'a> {
 }
 
 /// Tries each free unit in turn inside a savepoint; a unit taken meanwhile by another
-/// transaction raises 23P01 and the next one is tried (after a deadlock, the same one again).
+/// transaction raises 23P01 and the next one is tried.
 async fn insert_on_free_unit(
     tx: &mut PgConnection,
     line: &NewLine<'_>,
@@ -184,28 +183,23 @@ async fn insert_on_free_unit(
     .fetch_all(&mut *tx)
     .await?;
     for unit_id in candidates {
-        let mut deadlocks = 0;
-        loop {
-            let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
-            match insert_line(&mut savepoint, line, unit_id).await {
-                Ok(id) => {
-                    savepoint.commit().await?;
-                    return Ok((id, unit_id));
-                }
-                Err(err) if is_overlap(&err) => {
-                    savepoint.rollback().await?;
-                    break;
-                }
-                // Two bookings inserting overlapping rows at the same moment each wait in the
-                // exclusion check for the other, and PostgreSQL aborts one (40P01). The other
-                // goes on, so trying this unit again meets its row: 23P01, or the unit if it
-                // rolled back.
-                Err(err) if is_deadlock(&err) && deadlocks < MAX_DEADLOCK_RETRIES => {
-                    savepoint.rollback().await?;
-                    deadlocks += 1;
-                }
-                Err(err) => return Err(err.into()),
+        let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
+        // Two transactions inserting overlapping rows at the same moment would each wait in
+        // the exclusion check for the other: a deadlock, broken by PostgreSQL after a second
+        // with an error. One inserter per unit at a time avoids it; the lock goes with the
+        // savepoint on a conflict, else with the transaction.
+        sqlx::query("SELECT pg_advisory_xact_lock($1, ($2 % 2147483647)::int4)")
+            .bind(UNIT_LOCK_NAMESPACE)
+            .bind(unit_id)
+            .execute(&mut *savepoint)
+            .await?;
+        match insert_line(&mut savepoint, line, unit_id).await {
+            Ok(id) => {
+                savepoint.commit().await?;
+                return Ok((id, unit_id));
             }
+            Err(err) if is_overlap(&err) => savepoint.rollback().await?,
+            Err(err) => return Err(err.into()),
         }
     }
     Err(BookingError::Unavailable)
@@ -239,18 +233,10 @@ async fn insert_line(
     .await
 }
 
-fn has_code(err: &sqlx::Error, code: &str) -> bool {
+fn is_overlap(err: &sqlx::Error) -> bool {
     err.as_database_error()
         .and_then(|e| e.code())
-        .is_some_and(|c| c == code)
-}
-
-fn is_overlap(err: &sqlx::Error) -> bool {
-    has_code(err, EXCLUSION_VIOLATION)
-}
-
-fn is_deadlock(err: &sqlx::Error) -> bool {
-    has_code(err, DEADLOCK_DETECTED)
+        .is_some_and(|code| code == EXCLUSION_VIOLATION)
 }
 
 /// Sums the order's live lines: held, confirmed, out or back, and, while it is still a cart,
