@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# `./x bench`: HTTP load test of the release server (already built by `./x bench`; this never
-# builds). Prints a Markdown table to stdout; progress goes to stderr.
-# Knobs: BENCH_SECONDS (15), BENCH_CONNECTIONS ("64 1000"), BENCH_ONLY (substring of a label).
+# `./x bench`: HTTP load test of the release server (already built by `./x bench`; the HTTP part
+# never builds), then the booking benchmark (see its section at the end). Prints Markdown tables
+# to stdout; progress goes to stderr.
+# Knobs: BENCH_SECONDS (15), BENCH_CONNECTIONS ("64 1000"), BENCH_ONLY (substring of a label),
+# BENCH_BOOKING (1; 0 skips the booking benchmark).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -153,4 +155,16 @@ main() {
     "so req/s is a floor, not a capacity figure. wrk -t2 --timeout 10s, ${SECS} s per run, Accept-Encoding: $ACCEPT_ENCODING."
 }
 
+# --- Booking benchmark -------------------------------------------------------------------------
+# server/src/bin/booking_bench.rs, apart from HTTP: the month calendar query over 10,000
+# reservations and place_hold with 32 concurrent bookers, in a database of its own (created on
+# DATABASE_URL's server, dropped afterwards). Unlike the part above, this builds its binary.
+booking_bench() {
+  [ "${BENCH_BOOKING:-1}" = 1 ] || return 0
+  say "booking benchmark: cargo run --release --bin booking_bench"
+  echo
+  cargo run --release -p server --features app/ssr --bin booking_bench
+}
+
 main "$@"
+booking_bench
