@@ -384,7 +384,8 @@ fn BookingForm(
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
                             let from_quote = quote.await.err().and_then(|e| e.for_field(name));
-                            from_quote.or_else(|| quote_error(name))
+                            // The last Reserve's refusal comes first: it is the newer answer.
+                            quote_error(name).or(from_quote)
                         })}
                     </Transition>
                 </p>
