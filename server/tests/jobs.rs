@@ -233,7 +233,11 @@ async fn a_periodic_job_is_enqueued_once_per_period_across_instances(
     let jobs = count(&pool, "SELECT count(*) FROM jobs WHERE kind = 'sweep'").await;
     assert!((2..=4).contains(&jobs), "{jobs} sweeps in 2.5 s");
     assert_eq!(
-        count(&pool, "SELECT count(DISTINCT payload->>'period_start') FROM jobs").await,
+        count(
+            &pool,
+            "SELECT count(DISTINCT payload->>'period_start') FROM jobs"
+        )
+        .await,
         jobs
     );
     pool.close().await;
