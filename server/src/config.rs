@@ -52,6 +52,8 @@ pub struct Config {
     pub smtp_url: Option<Secret>,
     pub mail_from: String,
     pub image_cache_bytes: u64,
+    /// Largest accepted photo upload in bytes.
+    pub upload_max_bytes: usize,
     pub log: String,
     pub log_json: bool,
     pub demo_data: bool,
@@ -128,6 +130,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "an smtp:// or smtps:// URL",
     ),
     ("RENTWISE_IMAGE_CACHE_MB", "500", "megabytes, at least 1"),
+    (
+        "RENTWISE_UPLOAD_MAX_MB",
+        "25",
+        "megabytes, 1 to 1024: the largest photo staff may upload",
+    ),
     (
         "RENTWISE_LOG",
         "info",
@@ -297,6 +304,9 @@ impl Config {
         }
 
         let image_cache_bytes = bounded("RENTWISE_IMAGE_CACHE_MB", 1, 1 << 30)? * 1024 * 1024;
+        let upload_max_bytes =
+            usize::try_from(bounded("RENTWISE_UPLOAD_MAX_MB", 1, 1024)? * 1024 * 1024)
+                .unwrap_or(usize::MAX);
 
         let (demo_raw, _) = raw("RENTWISE_DEMO_DATA");
         let demo_data = match demo_raw.to_ascii_lowercase().as_str() {
@@ -362,6 +372,7 @@ impl Config {
             smtp_url,
             mail_from,
             image_cache_bytes,
+            upload_max_bytes,
             log,
             log_json,
             demo_data,

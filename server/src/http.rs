@@ -106,6 +106,10 @@ pub fn router(
         .merge(assets::pkg_router(&settings.site_root, hashed))
         .merge(observability::routes(observability))
         .merge(crate::images::routes(state.images.clone()))
+        .merge(crate::images::upload_routes(
+            state.shop.pool.clone(),
+            state.images.clone(),
+        ))
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,

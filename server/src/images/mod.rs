@@ -10,6 +10,7 @@ mod process;
 #[doc(hidden)]
 pub mod samples;
 mod store;
+mod upload;
 
 pub use cache::{CacheCounters, ImageCache, Variant};
 pub use http::routes;
@@ -19,6 +20,7 @@ pub use process::{
     variant_widths, ProcessedUpload, SourceFormat,
 };
 pub use store::{store_upload, warm, StoredImage};
+pub use upload::upload_routes;
 
 use axum::http::StatusCode;
 use std::path::PathBuf;
@@ -72,7 +74,7 @@ pub struct ImageSettings {
     pub quality: f32,
     /// Largest accepted width × height, checked from the header before decoding (50 MP).
     pub max_pixels: u64,
-    /// Largest accepted upload in bytes (25 MB).
+    /// Largest accepted upload in bytes (25 MB; `RENTWISE_UPLOAD_MAX_MB`).
     pub max_upload_bytes: usize,
     /// Byte budget of the variants on disk (originals are never evicted and not counted).
     pub budget_bytes: u64,
@@ -98,6 +100,7 @@ impl ImageSettings {
     pub fn from_config(config: &crate::config::Config) -> Self {
         ImageSettings {
             budget_bytes: config.image_cache_bytes,
+            max_upload_bytes: config.upload_max_bytes,
             ..ImageSettings::default()
         }
     }
