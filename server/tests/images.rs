@@ -1,5 +1,6 @@
 //! The image pipeline's rules, each proved: orientation, metadata stripping, alpha, no
-//! upscaling, single flight, LRU budget, restart, strict paths, bad files and the fallback.
+//! upscaling, the same bytes warmed or on request, single flight, LRU budget, restart, strict
+//! paths, bad files and the fallback.
 
 mod common;
 
@@ -105,6 +106,33 @@ fn bad_files_are_refused_before_decoding() {
     assert!(matches!(err, ImageError::TooLarge(_)), "{err:?}");
     assert_eq!(err.status().as_u16(), 413);
     assert!(started.elapsed().as_millis() < 500, "header");
+}
+
+/// Variants are resized from the largest one when warming; a variant made alone on request
+/// must start from the same pixels, since its URL and strong ETag name one content.
+#[tokio::test]
+async fn a_variant_has_the_same_bytes_warmed_or_made_on_request() {
+    let photo = samples::jpeg(1600, 900);
+    let warmed = ImageCache::open(temp_dir("warmed"), settings(1 << 30)).expect("cache");
+    let on_request = ImageCache::open(temp_dir("on-request"), settings(1 << 30)).expect("cache");
+    let key = put(&warmed, &photo).key;
+    put(&on_request, &photo);
+    images::warm(&warmed, &key).await.expect("warm");
+    for width in [150, 400, 800, 1200] {
+        let (Variant::Webp { bytes: a, .. }, Variant::Webp { bytes: b, .. }) = (
+            warmed.variant(&key, width).await.expect("warmed variant"),
+            on_request
+                .variant(&key, width)
+                .await
+                .expect("variant made on request"),
+        ) else {
+            panic!("WebP variants");
+        };
+        assert_eq!(a, b, "width {width}");
+    }
+    assert_eq!(warmed.counters().misses.load(Relaxed), 0, "all were warm");
+    let _ = std::fs::remove_dir_all(warmed.dir());
+    let _ = std::fs::remove_dir_all(on_request.dir());
 }
 
 #[tokio::test]

@@ -1,6 +1,8 @@
 //! Image pipeline benchmark (not a timed test): per photograph in the fixture folder, decode +
-//! WebP variants at 150/800/1200 q85 on one thread, bytes out vs in, then cached-variant reads,
-//! printed as Markdown against the seed's Pillow figures. Run with `--release`.
+//! WebP variants at 150/800/1200 q85 on one thread (as warming makes them: the 1200 first, the
+//! smaller ones from it), bytes out vs in, then cached-variant reads, printed as Markdown
+//! against the seed's Pillow figures. Run with `--release`, pinned to one core
+//! (`taskset -c 0`).
 
 use server::images::{self, ImageCache, ImageSettings, SourceFormat};
 use std::{path::PathBuf, sync::Arc, time::Instant};
@@ -45,10 +47,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let started = Instant::now();
         let image = images::decode(&bytes, format, settings.max_pixels)?;
         let decoded = Instant::now();
-        let mut output = 0;
-        for width in images::variant_widths(&WIDTHS, image.width()) {
-            output += images::encode_variant(&image, width, settings.quality)?.len();
-        }
+        let output: usize = images::encode_variants(&image, &WIDTHS, settings.quality)?
+            .iter()
+            .map(|(_, bytes)| bytes.len())
+            .sum();
         let name = path
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into());
@@ -63,7 +65,56 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         inputs.push(bytes);
     }
     print_table(&rows);
+    webp_effort_sweep(&inputs, &settings)?;
     serving_throughput(inputs)?;
+    Ok(())
+}
+
+/// Time and bytes of the WebP encode alone at each libwebp method, on the same resized pixels,
+/// to show what the chosen method trades.
+fn webp_effort_sweep(
+    inputs: &[Vec<u8>],
+    settings: &ImageSettings,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut resized = Vec::new();
+    for bytes in inputs {
+        let Some(format) = SourceFormat::sniff(bytes) else {
+            continue;
+        };
+        let image = images::decode(bytes, format, settings.max_pixels)?;
+        let base = images::variant_base(&image, &WIDTHS)?;
+        for width in images::variant_widths(&WIDTHS, image.width()) {
+            resized.push(images::variant_base(&base, &[width])?.into_owned());
+        }
+    }
+    println!();
+    println!("| libwebp method | encode ms (all variants) | output bytes |");
+    println!("|---:|---:|---:|");
+    for method in 0..=6 {
+        let mut config = webp::WebPConfig::new().map_err(|()| "libwebp config")?;
+        config.quality = settings.quality;
+        config.method = method;
+        config.alpha_compression = 1;
+        let started = Instant::now();
+        let mut output = 0;
+        for image in &resized {
+            let encoder = webp::Encoder::from_image(image)?;
+            output += encoder
+                .encode_advanced(&config)
+                .map_err(|err| format!("{err:?}"))?
+                .len();
+        }
+        let marker = if method == images::WEBP_METHOD {
+            " (used)"
+        } else {
+            ""
+        };
+        println!(
+            "| {method}{marker} | {:.0} | {output} |",
+            started.elapsed().as_secs_f64() * 1e3
+        );
+    }
+    println!();
     Ok(())
 }
 

@@ -174,9 +174,15 @@ impl ImageCache {
         let key = key.to_owned();
         self.with_decoded(original, format, move |cache, image| {
             let widths = process::variant_widths(&cache.settings.widths, image.width());
-            for &width in &widths {
-                if !cache.index.contains(&(key.clone(), width)) {
-                    cache.encode_and_store(&key, width, image)?;
+            let missing: Vec<u32> = widths
+                .iter()
+                .copied()
+                .filter(|width| !cache.index.contains(&(key.clone(), *width)))
+                .collect();
+            if !missing.is_empty() {
+                let base = process::variant_base(image, &cache.settings.widths)?;
+                for width in missing.into_iter().rev() {
+                    cache.encode_and_store(&key, width, &base)?;
                 }
             }
             Ok(widths)
@@ -271,7 +277,8 @@ impl ImageCache {
     ) -> Result<Bytes, ImageError> {
         let key = key.to_owned();
         self.with_decoded(original, format, move |cache, image| {
-            cache.encode_and_store(&key, width, image).map(Bytes::from)
+            let base = process::variant_base(image, &cache.settings.widths)?;
+            cache.encode_and_store(&key, width, &base).map(Bytes::from)
         })
         .await
     }

@@ -16,8 +16,8 @@ pub use cache::{CacheCounters, ImageCache, Variant};
 pub use http::routes;
 pub use metrics::ImageCacheMetrics;
 pub use process::{
-    decode, dominant_colour, effective_width, encode_variant, hex_sha256, pixel_width, process,
-    variant_widths, ProcessedUpload, SourceFormat,
+    decode, dominant_colour, effective_width, encode_variant, encode_variants, hex_sha256,
+    pixel_width, process, variant_base, variant_widths, ProcessedUpload, SourceFormat, WEBP_METHOD,
 };
 pub use store::{store_upload, warm, StoredImage};
 pub use upload::upload_routes;
