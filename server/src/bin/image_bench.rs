@@ -88,12 +88,24 @@ fn webp_effort_sweep(
         }
     }
     println!();
-    println!("| libwebp method | encode ms (all variants) | output bytes |");
-    println!("|---:|---:|---:|");
-    for method in 0..=6 {
+    println!("| libwebp method | sns strength | encode ms (all variants) | output bytes |");
+    println!("|---:|---:|---:|---:|");
+    for (method, sns) in [
+        (0, 50),
+        (1, 50),
+        (2, 50),
+        (2, 70),
+        (2, 90),
+        (3, 50),
+        (3, 80),
+        (4, 50),
+        (4, 80),
+        (5, 50),
+    ] {
         let mut config = webp::WebPConfig::new().map_err(|()| "libwebp config")?;
         config.quality = settings.quality;
         config.method = method;
+        config.sns_strength = sns;
         config.alpha_compression = 1;
         let started = Instant::now();
         let mut output = 0;
@@ -104,13 +116,13 @@ fn webp_effort_sweep(
                 .map_err(|err| format!("{err:?}"))?
                 .len();
         }
-        let marker = if method == images::WEBP_METHOD {
+        let marker = if method == images::WEBP_METHOD && sns == images::WEBP_SNS_STRENGTH {
             " (used)"
         } else {
             ""
         };
         println!(
-            "| {method}{marker} | {:.0} | {output} |",
+            "| {method}{marker} | {sns} | {:.0} | {output} |",
             started.elapsed().as_secs_f64() * 1e3
         );
     }

@@ -18,6 +18,7 @@ pub use metrics::ImageCacheMetrics;
 pub use process::{
     decode, dominant_colour, effective_width, encode_variant, encode_variants, hex_sha256,
     pixel_width, process, variant_base, variant_widths, ProcessedUpload, SourceFormat, WEBP_METHOD,
+    WEBP_SNS_STRENGTH,
 };
 pub use store::{store_upload, warm, StoredImage};
 pub use upload::upload_routes;
