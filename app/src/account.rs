@@ -43,7 +43,7 @@ pub async fn sign_in(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::ssr::{account_error, accounts, invalid_field, session, shop};
+    use crate::ssr::{account_error, accounts, invalid_field, shop};
     let shop = shop()?;
     if email.trim().is_empty() {
         return Err(invalid_field("email", "Please enter your email address."));
@@ -60,11 +60,22 @@ pub async fn sign_in(
                 "That email address and password don't match an account. Please check both.",
             )
         })?;
+    start_session(&shop, &user, next.as_deref()).await
+}
+
+/// Signs `user` in on this request's session (a new session id) and goes on to `next`.
+#[cfg(feature = "ssr")]
+async fn start_session(
+    shop: &crate::ssr::ShopContext,
+    user: &CurrentUser,
+    next: Option<&str>,
+) -> Result<(), AppError> {
+    use crate::ssr::{account_error, accounts, session};
     let session = session().await?;
-    accounts::sign_in(&session, &shop.pool, &user)
+    accounts::sign_in(&session, &shop.pool, user)
         .await
         .map_err(account_error)?;
-    leptos_axum::redirect(&safe_next(next.as_deref()));
+    leptos_axum::redirect(&safe_next(next));
     Ok(())
 }
 
@@ -75,7 +86,7 @@ pub async fn sign_up(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::ssr::{account_error, accounts, invalid_field, session, shop};
+    use crate::ssr::{account_error, accounts, invalid_field, shop};
     let shop = shop()?;
     let (name, email) = (name.trim().to_owned(), email.trim().to_owned());
     accounts::check_sign_up(&email, &name, &password)
@@ -83,12 +94,7 @@ pub async fn sign_up(
     let user = accounts::create_user(&shop.pool, &email, &name, &password, false)
         .await
         .map_err(account_error)?;
-    let session = session().await?;
-    accounts::sign_in(&session, &shop.pool, &user)
-        .await
-        .map_err(account_error)?;
-    leptos_axum::redirect(&safe_next(next.as_deref()));
-    Ok(())
+    start_session(&shop, &user, next.as_deref()).await
 }
 
 #[server(prefix = "/api", endpoint = "sign-out")]

@@ -78,10 +78,7 @@ pub async fn get_quote(
 ) -> Result<Option<QuoteView>, AppError> {
     use crate::domain::period::{format_local, human_duration};
     use crate::domain::pricing::quote;
-    use crate::ssr::{
-        availability, booking::blocked_range, db_error, invalid, invalid_field,
-        mark_page_fresh_for, not_found, shop, terms::ProductTerms,
-    };
+    use crate::ssr::{db_error, invalid, mark_page_fresh_for, shop};
 
     let fields = BookingFields {
         start_date,
@@ -94,19 +91,10 @@ pub async fn get_quote(
     }
     let shop = shop()?;
     let mut conn = shop.pool.acquire().await.map_err(db_error)?;
-    let terms = ProductTerms::published(&mut conn, &slug)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| not_found(NOT_FOUND))?;
-    let period = fields
-        .period(shop.time_zone, &terms.rules(), chrono::Utc::now())
-        .map_err(|err| invalid_field(&err.field, err.message))?;
+    let (terms, period, free_units) = checked_request(&shop, &mut conn, &slug, &fields).await?;
     let priced = quote(&terms.tiers, period.local_span(shop.time_zone))
         .map_err(|err| invalid(err.to_string()))?
         .with_deposit(terms.deposit);
-    let free_units = availability::free_units(&mut conn, terms.id, &blocked_range(&terms, &period))
-        .await
-        .map_err(db_error)?;
     mark_page_fresh_for(2);
     Ok(Some(QuoteView {
         period_label: format!(
@@ -137,8 +125,8 @@ pub async fn reserve(
 ) -> Result<(), AppError> {
     use crate::domain::booking_request::parse_quantity;
     use crate::ssr::{
-        account_error, accounts, availability, booking, booking_error, current_user, db_error,
-        invalid_field, not_found, session, shop, terms::ProductTerms,
+        account_error, accounts, booking, booking_error, current_user, db_error, invalid_field,
+        session, shop,
     };
 
     let shop = shop()?;
@@ -151,20 +139,7 @@ pub async fn reserve(
     let quantity = parse_quantity(quantity.as_deref().unwrap_or(""))
         .map_err(|err| invalid_field(&err.field, err.message))?;
     let mut conn = shop.pool.acquire().await.map_err(db_error)?;
-    let terms = ProductTerms::published(&mut conn, &slug)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| not_found(NOT_FOUND))?;
-    let period = fields
-        .period(shop.time_zone, &terms.rules(), chrono::Utc::now())
-        .map_err(|err| invalid_field(&err.field, err.message))?;
-    let free = availability::free_units(
-        &mut conn,
-        terms.id,
-        &booking::blocked_range(&terms, &period),
-    )
-    .await
-    .map_err(db_error)?;
+    let (terms, period, free) = checked_request(&shop, &mut conn, &slug, &fields).await?;
     drop(conn);
     if free < i64::from(quantity) {
         return Err(booking_error(if free == 0 {
@@ -209,6 +184,36 @@ pub async fn reserve(
     }
     leptos_axum::redirect("/cart");
     Ok(())
+}
+
+/// The product's booking terms, the period the fields describe (checked against them) and how
+/// many units are free for it; a wrong field or an unknown product is the customer's error.
+#[cfg(feature = "ssr")]
+async fn checked_request(
+    shop: &crate::ssr::ShopContext,
+    conn: &mut sqlx::PgConnection,
+    slug: &str,
+    fields: &BookingFields,
+) -> Result<
+    (
+        crate::ssr::terms::ProductTerms,
+        crate::domain::period::RentalPeriod,
+        i64,
+    ),
+    AppError,
+> {
+    use crate::ssr::{availability, booking, db_error, invalid_field, not_found};
+    let terms = crate::ssr::terms::ProductTerms::published(&mut *conn, slug)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| not_found(NOT_FOUND))?;
+    let period = fields
+        .period(shop.time_zone, &terms.rules(), chrono::Utc::now())
+        .map_err(|err| invalid_field(&err.field, err.message))?;
+    let free = availability::free_units(conn, terms.id, &booking::blocked_range(&terms, &period))
+        .await
+        .map_err(db_error)?;
+    Ok((terms, period, free))
 }
 
 #[component]

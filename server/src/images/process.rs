@@ -253,25 +253,8 @@ pub fn pixel_width(width: u32, source_width: u32) -> u32 {
     width.min(source_width)
 }
 
-/// The configured widths an image `source_width` wide has: every width up to the source's, and
-/// the next larger one rendered at the source's own width, so the sharpest copy is always
-/// offered. A 300 px image with widths 150/400/800/1200 has 150 (150 px) and 400 (300 px).
-pub fn variant_widths(widths: &[u32], source_width: u32) -> Vec<u32> {
-    let mut sorted = widths.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let mut out: Vec<u32> = sorted
-        .iter()
-        .copied()
-        .filter(|w| *w <= source_width)
-        .collect();
-    if out.last() != Some(&source_width) {
-        if let Some(next) = sorted.iter().copied().find(|w| *w > source_width) {
-            out.push(next);
-        }
-    }
-    out
-}
+/// The configured widths an image has (shared with the pages that write `srcset`).
+pub use app::images::variant_widths;
 
 /// The width whose file holds the variant asked for: a configured width beyond the image's
 /// variants is served by its largest one (same pixels, one file).
