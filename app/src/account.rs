@@ -6,7 +6,7 @@
 use crate::error::AppError;
 use crate::model::{CurrentUser, MyRentals as Rentals, OrderSummary};
 use crate::money::format_money;
-use crate::ui::ErrorNotice;
+use crate::ui::{ErrorNotice, TextField};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -231,18 +231,10 @@ pub fn SignInForms(next: String) -> impl IntoView {
                 <h2 id="sign-in-heading">"Sign in"</h2>
                 <ActionForm action=sign_in attr:class="stacked-form">
                     <input type="hidden" name="next" value=next.clone() />
-                    <div class="field">
-                        <label for="sign-in-email">"Email"</label>
-                        <input id="sign-in-email" name="email" type="email" autocomplete="email" required
-                            aria-invalid=move || in_error("email").map(|_| "true") aria-describedby="sign-in-email-error" />
-                        <p class="field-error" id="sign-in-email-error" role="alert">{move || in_error("email")}</p>
-                    </div>
-                    <div class="field">
-                        <label for="sign-in-password">"Password"</label>
-                        <input id="sign-in-password" name="password" type="password" autocomplete="current-password" required
-                            aria-invalid=move || in_error("password").map(|_| "true") aria-describedby="sign-in-password-error" />
-                        <p class="field-error" id="sign-in-password-error" role="alert">{move || in_error("password")}</p>
-                    </div>
+                    <TextField id="sign-in-email" name="email" label="Email" kind="email" autocomplete="email"
+                        error=Signal::derive(move || in_error("email")) />
+                    <TextField id="sign-in-password" name="password" label="Password" kind="password"
+                        autocomplete="current-password" error=Signal::derive(move || in_error("password")) />
                     <p class="form-error" role="alert">{in_other}</p>
                     <button type="submit" class="button" disabled=move || sign_in.pending().get()>"Sign in"</button>
                 </ActionForm>
@@ -251,24 +243,13 @@ pub fn SignInForms(next: String) -> impl IntoView {
                 <h2 id="sign-up-heading">"New here? Create an account"</h2>
                 <ActionForm action=sign_up attr:class="stacked-form">
                     <input type="hidden" name="next" value=next_up />
-                    <div class="field">
-                        <label for="sign-up-name">"Your name"</label>
-                        <input id="sign-up-name" name="name" type="text" autocomplete="name" required maxlength="100"
-                            aria-invalid=move || up_error("name").map(|_| "true") aria-describedby="sign-up-name-error" />
-                        <p class="field-error" id="sign-up-name-error" role="alert">{move || up_error("name")}</p>
-                    </div>
-                    <div class="field">
-                        <label for="sign-up-email">"Email"</label>
-                        <input id="sign-up-email" name="email" type="email" autocomplete="email" required
-                            aria-invalid=move || up_error("email").map(|_| "true") aria-describedby="sign-up-email-error" />
-                        <p class="field-error" id="sign-up-email-error" role="alert">{move || up_error("email")}</p>
-                    </div>
-                    <div class="field">
-                        <label for="sign-up-password">"Password (at least 10 characters)"</label>
-                        <input id="sign-up-password" name="password" type="password" autocomplete="new-password" required minlength="10"
-                            aria-invalid=move || up_error("password").map(|_| "true") aria-describedby="sign-up-password-error" />
-                        <p class="field-error" id="sign-up-password-error" role="alert">{move || up_error("password")}</p>
-                    </div>
+                    <TextField id="sign-up-name" name="name" label="Your name" kind="text" autocomplete="name"
+                        maxlength="100" error=Signal::derive(move || up_error("name")) />
+                    <TextField id="sign-up-email" name="email" label="Email" kind="email" autocomplete="email"
+                        error=Signal::derive(move || up_error("email")) />
+                    <TextField id="sign-up-password" name="password" label="Password (at least 10 characters)"
+                        kind="password" autocomplete="new-password" minlength="10"
+                        error=Signal::derive(move || up_error("password")) />
                     <p class="form-error" role="alert">{up_other}</p>
                     <button type="submit" class="button" disabled=move || sign_up.pending().get()>"Create account"</button>
                 </ActionForm>

@@ -28,6 +28,29 @@ pub fn FieldMessage(id: &'static str, message: Option<String>) -> impl IntoView 
     })
 }
 
+/// A labelled form input with its message underneath (read by screen readers with the field).
+#[component]
+pub fn TextField(
+    id: &'static str,
+    name: &'static str,
+    label: &'static str,
+    kind: &'static str,
+    autocomplete: &'static str,
+    #[prop(optional)] minlength: Option<&'static str>,
+    #[prop(optional)] maxlength: Option<&'static str>,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <input id=id name=name type=kind autocomplete=autocomplete required minlength=minlength maxlength=maxlength
+                aria-invalid=move || error.get().map(|_| "true") aria-describedby=error_id.clone() />
+            <p class="field-error" id=error_id role="alert">{move || error.get()}</p>
+        </div>
+    }
+}
+
 /// A tidy stand-in until product photos exist: the item's initials on one of twelve colours
 /// derived from its name, so tiles are told apart at a glance. A class, not a style
 /// attribute: the Content-Security-Policy allows no inline styles.
