@@ -17,8 +17,16 @@ use std::sync::Arc;
 use tokio::sync::Barrier;
 use uuid::Uuid;
 
-/// A pool with a warm connection for each of `n` bookers.
-async fn bookers_pool(connect: PgConnectOptions, n: usize) -> PgPool {
+/// Admits one many-connection test at a time: together the 50-, 24- and 20-booker tests would
+/// pass PostgreSQL's default limit of 100 connections on a busy CI machine.
+static MANY_CONNECTIONS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+type Turn = tokio::sync::MutexGuard<'static, ()>;
+
+/// A pool with a warm connection for each of `n` bookers, and this test's turn to hold them
+/// (keep it until the pool is closed).
+async fn bookers_pool(connect: PgConnectOptions, n: usize) -> (PgPool, Turn) {
+    let turn = MANY_CONNECTIONS.lock().await;
     let pool = PgPoolOptions::new()
         .max_connections(u32::try_from(n).expect("a small number of bookers"))
         .acquire_timeout(std::time::Duration::from_secs(30))
@@ -30,7 +38,7 @@ async fn bookers_pool(connect: PgConnectOptions, n: usize) -> PgPool {
         warm.push(pool.acquire().await.expect("a connection"));
     }
     drop(warm);
-    pool
+    (pool, turn)
 }
 
 /// `n` holds of the same period, each in its own cart, released together by a barrier.
@@ -38,8 +46,8 @@ async fn concurrent_holds(
     connect: PgConnectOptions,
     units: i64,
     n: usize,
-) -> (PgPool, ProductTerms, Vec<Result<Hold, BookingError>>) {
-    let pool = bookers_pool(connect, n).await;
+) -> (PgPool, ProductTerms, Vec<Result<Hold, BookingError>>, Turn) {
+    let (pool, turn) = bookers_pool(connect, n).await;
     let terms = rental_product(&pool, "ladder", units, 0, 60).await;
     let wanted = period(local("2027-05-10", "10:00"), local("2027-05-12", "10:00"));
     let barrier = Arc::new(Barrier::new(n));
@@ -56,7 +64,7 @@ async fn concurrent_holds(
     for task in tasks {
         results.push(task.await.expect("the booking task does not panic"));
     }
-    (pool, terms, results)
+    (pool, terms, results, turn)
 }
 
 /// Winning holds; panics on any outcome other than a hold or `Unavailable`.
@@ -76,7 +84,7 @@ fn winners(results: Vec<Result<Hold, BookingError>>) -> Vec<Hold> {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn fifty_bookers_of_the_last_unit_one_wins(_: PgPoolOptions, connect: PgConnectOptions) {
-    let (pool, terms, results) = concurrent_holds(connect, 1, 50).await;
+    let (pool, terms, results, _turn) = concurrent_holds(connect, 1, 50).await;
     assert_eq!(results.len(), 50);
     let won = winners(results);
     assert_eq!(won.len(), 1, "exactly one of 50 bookers gets the only unit");
@@ -96,7 +104,7 @@ async fn twenty_bookers_of_three_units_three_win_on_distinct_units(
     _: PgPoolOptions,
     connect: PgConnectOptions,
 ) {
-    let (pool, terms, results) = concurrent_holds(connect, 3, 20).await;
+    let (pool, terms, results, _turn) = concurrent_holds(connect, 3, 20).await;
     let won = winners(results);
     assert_eq!(
         won.len(),
@@ -121,7 +129,7 @@ async fn bookers_of_overlapping_periods_get_a_hold_or_unavailable(
     connect: PgConnectOptions,
 ) {
     const BOOKERS: usize = 24;
-    let pool = bookers_pool(connect, BOOKERS).await;
+    let (pool, _turn) = bookers_pool(connect, BOOKERS).await;
     let terms = rental_product(&pool, "scaffold", 4, 0, 60).await;
     let base = local("2027-05-10", "00:00");
     let barrier = Arc::new(Barrier::new(BOOKERS));
