@@ -344,17 +344,15 @@ fn BookingForm(
         #[cfg(not(feature = "hydrate"))]
         let _ = ev;
     };
+    // A refused Reserve names its field here; the quote's own message is shown once, under
+    // the dates (one reader of the quote resource: several Suspense boundaries reading one
+    // resource can leave a server render hanging, leptos issue 4851).
     let quote_error = move |name: &'static str| {
-        let from_quote = quote
-            .get()
-            .and_then(|q| q.err())
-            .and_then(|e| e.for_field(name));
-        let from_reserve = reserve_action
+        reserve_action
             .value()
             .get()
             .and_then(|r| r.err())
-            .and_then(|e| e.for_field(name));
-        from_reserve.or(from_quote)
+            .and_then(|e| e.for_field(name))
     };
     let action_path = format!("/rentals/{slug}");
     let reserve_error = move || {
@@ -382,18 +380,8 @@ fn BookingForm(
                 <label for=name>{label}</label>
                 <input id=name name=name type=kind prop:value=value value=value placeholder=placeholder
                     aria-invalid=move || quote_error(name).map(|_| "true")
-                    aria-describedby=error_id.clone() />
-                // Read under a Transition so a server render without JavaScript waits for the
-                // quote and prints its message here.
-                <p class="field-error" id=error_id role="alert">
-                    <Transition fallback=|| ()>
-                        {move || Suspend::new(async move {
-                            let from_quote = quote.await.err().and_then(|e| e.for_field(name));
-                            // The last Reserve's refusal comes first: it is the newer answer.
-                            quote_error(name).or(from_quote)
-                        })}
-                    </Transition>
-                </p>
+                    aria-describedby=format!("{error_id} quote-error") />
+                <p class="field-error" id=error_id role="alert">{move || quote_error(name)}</p>
             </div>
         }
     };
@@ -418,7 +406,7 @@ fn BookingForm(
                     match quote.await {
                         Ok(Some(q)) => view! { <QuoteBox quote=q /> }.into_any(),
                         Ok(None) => view! { <p class="hint quote-empty">"Choose dates to see the price."</p> }.into_any(),
-                        Err(AppError::Field { .. }) => view! { <p class="hint quote-empty">"Fix the dates above to see the price."</p> }.into_any(),
+                        Err(AppError::Field { message, .. }) => view! { <p class="field-error" id="quote-error" role="alert">{message}</p> }.into_any(),
                         Err(error) => view! { <p class="field-error" role="alert">{error.to_string()}</p> }.into_any(),
                     }
                 })}
