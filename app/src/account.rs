@@ -164,26 +164,26 @@ pub fn use_current_user() -> Resource<Result<Option<CurrentUser>, AppError>> {
     Resource::new(move || changes.version(), |_| who_am_i())
 }
 
-/// The header's account links.
+/// The header's account links: plain links, no data. (A resource in the header would add a
+/// second Suspense boundary to every page; parallel boundaries are where leptos' server
+/// renders have been seen to hang.) Who is signed in shows on the account pages.
 #[component]
 pub fn AccountNav() -> impl IntoView {
-    let user = use_current_user();
+    view! {
+        <A href="/account/rentals">"My rentals"</A>
+        <A href="/account">"Account"</A>
+    }
+}
+
+/// Signs out (on the account page).
+#[component]
+fn SignOutForm() -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     AccountChanges::get().watch(sign_out);
     view! {
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                match user.await {
-                    Ok(Some(user)) => view! {
-                        <A href="/account/rentals">"My rentals"</A>
-                        <ActionForm action=sign_out attr:class="inline-form">
-                            <button type="submit" class="link-button" title=format!("Signed in as {}", user.email)>"Sign out"</button>
-                        </ActionForm>
-                    }.into_any(),
-                    _ => view! { <A href="/account">"Sign in"</A> }.into_any(),
-                }
-            })}
-        </Transition>
+        <ActionForm action=sign_out attr:class="inline-form">
+            <button type="submit" class="button secondary">"Sign out"</button>
+        </ActionForm>
     }
 }
 
@@ -273,6 +273,7 @@ pub fn AccountPage() -> impl IntoView {
                             <h1>"Your account"</h1>
                             <p>{format!("Signed in as {} ({}).", user.name, user.email)}</p>
                             <p><A href="/account/rentals">"See my rentals"</A></p>
+                            <SignOutForm />
                         </section>
                     }.into_any(),
                     Ok(None) => {
