@@ -90,7 +90,7 @@ pub async fn get_catalog(
         } else {
             mark_page_cacheable();
         }
-        search(&shop, &query, free_days).await?
+        search(&shop, &catalog, &query, free_days).await?
     };
     view.products = products;
     view.total_products = total;
@@ -101,6 +101,7 @@ pub async fn get_catalog(
 #[cfg(feature = "ssr")]
 async fn search(
     shop: &crate::ssr::ShopContext,
+    catalog: &crate::ssr::catalog_cache::CatalogSnapshot,
     query: &CatalogQuery,
     free_days: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
 ) -> Result<(Vec<ProductCard>, i64), AppError> {
@@ -132,7 +133,6 @@ async fn search(
     let (slugs, total) = crate::ssr::search::search(&mut conn, &filter)
         .await
         .map_err(db_error)?;
-    let catalog = shop.catalog.snapshot(&shop.pool).await.map_err(db_error)?;
     Ok((catalog.cards(&slugs), total))
 }
 

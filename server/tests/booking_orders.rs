@@ -25,14 +25,13 @@ impl OrderMail for MailThatFailsAfterEnqueue {
     }
 }
 
-#[sqlx::test(migrations = "../migrations")]
-async fn a_rolled_back_confirmation_leaves_no_email(_: PgPoolOptions, connect: PgConnectOptions) {
-    let pool = common::test_pool(connect).await;
-    let terms = rental_product(&pool, "tent", 1, 0, 60).await;
-    let ann = customer(&pool, "ann").await;
+/// Ann's cart holding the one unit of a tent for a day, ten days ahead.
+async fn ann_holds_a_tent(pool: &sqlx::PgPool) -> (booking::Customer, Uuid, booking::Hold) {
+    let terms = rental_product(pool, "tent", 1, 0, 60).await;
+    let ann = customer(pool, "ann").await;
     let cart = Uuid::new_v4();
     let held = hold_in(
-        &pool,
+        pool,
         &terms,
         days_ahead(10, 24),
         cart,
@@ -40,6 +39,13 @@ async fn a_rolled_back_confirmation_leaves_no_email(_: PgPoolOptions, connect: P
     )
     .await
     .expect("the hold");
+    (ann, cart, held)
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_rolled_back_confirmation_leaves_no_email(_: PgPoolOptions, connect: PgConnectOptions) {
+    let pool = common::test_pool(connect).await;
+    let (ann, cart, held) = ann_holds_a_tent(&pool).await;
 
     let failed =
         booking::confirm_cart(&pool, cart, &ann, &shop(), &MailThatFailsAfterEnqueue).await;
@@ -60,18 +66,7 @@ async fn a_rolled_back_confirmation_leaves_no_email(_: PgPoolOptions, connect: P
 #[sqlx::test(migrations = "../migrations")]
 async fn a_confirmation_enqueues_one_email(_: PgPoolOptions, connect: PgConnectOptions) {
     let pool = common::test_pool(connect).await;
-    let terms = rental_product(&pool, "tent", 1, 0, 60).await;
-    let ann = customer(&pool, "ann").await;
-    let cart = Uuid::new_v4();
-    let held = hold_in(
-        &pool,
-        &terms,
-        days_ahead(10, 24),
-        cart,
-        Duration::minutes(15),
-    )
-    .await
-    .expect("the hold");
+    let (ann, cart, held) = ann_holds_a_tent(&pool).await;
 
     let number = booking::confirm_cart(&pool, cart, &ann, &shop(), &QueuedOrderMail)
         .await

@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::{spawn_app, test_pool, TestApp};
-use reqwest::header::{ACCEPT, CONTENT_TYPE, COOKIE, LOCATION, REFERER, SET_COOKIE};
+use common::{session_cookie, spawn_app, test_pool, TestApp};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, COOKIE, LOCATION, REFERER};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
@@ -39,16 +39,6 @@ async fn call(
     let status = response.status().as_u16();
     let cookie = session_cookie(response.headers());
     (status, cookie, response.text().await.expect("body"))
-}
-
-fn session_cookie(headers: &reqwest::header::HeaderMap) -> Option<String> {
-    headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("rentwise_session="))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_owned)
 }
 
 fn dates(start: &str, end: &str) -> Vec<(&'static str, String)> {

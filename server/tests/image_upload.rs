@@ -5,7 +5,7 @@
 mod common;
 
 use common::test_pool;
-use reqwest::header::{CONTENT_TYPE, COOKIE, ORIGIN, SET_COOKIE};
+use reqwest::header::{CONTENT_TYPE, COOKIE, ORIGIN};
 use server::images::{samples, ImageCache, ImageSettings};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::PgPool;
@@ -113,15 +113,7 @@ impl UploadApp {
             .send()
             .await
             .expect("sign-in answers");
-        response
-            .headers()
-            .get_all(SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("rentwise_session="))
-            .and_then(|v| v.split(';').next())
-            .map(str::to_owned)
-            .expect("signing in sets the session cookie")
+        common::session_cookie(response.headers()).expect("signing in sets the session cookie")
     }
 
     /// Posts `body` as a same-origin multipart form; returns the status and the body text.

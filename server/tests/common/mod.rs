@@ -129,3 +129,14 @@ fn address_suffix() -> String {
         .unwrap_or(0);
     format!("{}-{nanos}", std::process::id())
 }
+
+/// The `rentwise_session=…` pair a response's Set-Cookie headers carry, if any.
+pub fn session_cookie(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("rentwise_session="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+}
