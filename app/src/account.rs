@@ -190,34 +190,26 @@ fn SignOutForm() -> impl IntoView {
 /// Sign in and sign up side by side; both come back to `next`.
 #[component]
 pub fn SignInForms(next: String) -> impl IntoView {
-    let actions = (ServerAction::<SignIn>::new(), ServerAction::<SignUp>::new());
-    let changes = AccountChanges::get();
-    changes.watch(actions.0);
-    changes.watch(actions.1);
-    let (sign_in, sign_up) = actions;
-    let next_up = next.clone();
-    let in_error = move |field: &'static str| {
+    view! {
+        <div class="account-forms">
+            <SignInCard next=next.clone() />
+            <SignUpCard next />
+        </div>
+    }
+}
+
+/// The sign-in form alone (staff pages offer no sign-up); comes back to `next`.
+#[component]
+pub fn SignInCard(next: String) -> impl IntoView {
+    let sign_in = ServerAction::<SignIn>::new();
+    AccountChanges::get().watch(sign_in);
+    let error = move |field: &'static str| {
         sign_in.value().get().and_then(|r| r.err()).and_then(|e| {
             e.for_field(field)
                 .or_else(|| (field == "form").then(|| e.to_string()))
         })
     };
-    let up_error = move |field: &'static str| {
-        sign_up
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .and_then(|e| e.for_field(field))
-    };
-    let up_other = move || {
-        sign_up
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .filter(|e| !matches!(e, AppError::Field { .. }))
-            .map(|e| e.to_string())
-    };
-    let in_other = move || {
+    let other = move || {
         sign_in
             .value()
             .get()
@@ -226,35 +218,56 @@ pub fn SignInForms(next: String) -> impl IntoView {
             .map(|e| e.to_string())
     };
     view! {
-        <div class="account-forms">
-            <section class="card" aria-labelledby="sign-in-heading">
-                <h2 id="sign-in-heading">"Sign in"</h2>
-                <ActionForm action=sign_in attr:class="stacked-form">
-                    <input type="hidden" name="next" value=next.clone() />
-                    <TextField id="sign-in-email" name="email" label="Email" kind="email" autocomplete="email"
-                        error=Signal::derive(move || in_error("email")) />
-                    <TextField id="sign-in-password" name="password" label="Password" kind="password"
-                        autocomplete="current-password" error=Signal::derive(move || in_error("password")) />
-                    <p class="form-error" role="alert">{in_other}</p>
-                    <button type="submit" class="button" disabled=move || sign_in.pending().get()>"Sign in"</button>
-                </ActionForm>
-            </section>
-            <section class="card" aria-labelledby="sign-up-heading">
-                <h2 id="sign-up-heading">"New here? Create an account"</h2>
-                <ActionForm action=sign_up attr:class="stacked-form">
-                    <input type="hidden" name="next" value=next_up />
-                    <TextField id="sign-up-name" name="name" label="Your name" kind="text" autocomplete="name"
-                        maxlength="100" error=Signal::derive(move || up_error("name")) />
-                    <TextField id="sign-up-email" name="email" label="Email" kind="email" autocomplete="email"
-                        error=Signal::derive(move || up_error("email")) />
-                    <TextField id="sign-up-password" name="password" label="Password (at least 10 characters)"
-                        kind="password" autocomplete="new-password" minlength="10"
-                        error=Signal::derive(move || up_error("password")) />
-                    <p class="form-error" role="alert">{up_other}</p>
-                    <button type="submit" class="button" disabled=move || sign_up.pending().get()>"Create account"</button>
-                </ActionForm>
-            </section>
-        </div>
+        <section class="card" aria-labelledby="sign-in-heading">
+            <h2 id="sign-in-heading">"Sign in"</h2>
+            <ActionForm action=sign_in attr:class="stacked-form">
+                <input type="hidden" name="next" value=next />
+                <TextField id="sign-in-email" name="email" label="Email" kind="email" autocomplete="email"
+                    error=Signal::derive(move || error("email")) />
+                <TextField id="sign-in-password" name="password" label="Password" kind="password"
+                    autocomplete="current-password" error=Signal::derive(move || error("password")) />
+                <p class="form-error" role="alert">{other}</p>
+                <button type="submit" class="button" disabled=move || sign_in.pending().get()>"Sign in"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn SignUpCard(next: String) -> impl IntoView {
+    let sign_up = ServerAction::<SignUp>::new();
+    AccountChanges::get().watch(sign_up);
+    let error = move |field: &'static str| {
+        sign_up
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .and_then(|e| e.for_field(field))
+    };
+    let other = move || {
+        sign_up
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .filter(|e| !matches!(e, AppError::Field { .. }))
+            .map(|e| e.to_string())
+    };
+    view! {
+        <section class="card" aria-labelledby="sign-up-heading">
+            <h2 id="sign-up-heading">"New here? Create an account"</h2>
+            <ActionForm action=sign_up attr:class="stacked-form">
+                <input type="hidden" name="next" value=next />
+                <TextField id="sign-up-name" name="name" label="Your name" kind="text" autocomplete="name"
+                    maxlength="100" error=Signal::derive(move || error("name")) />
+                <TextField id="sign-up-email" name="email" label="Email" kind="email" autocomplete="email"
+                    error=Signal::derive(move || error("email")) />
+                <TextField id="sign-up-password" name="password" label="Password (at least 10 characters)"
+                    kind="password" autocomplete="new-password" minlength="10"
+                    error=Signal::derive(move || error("password")) />
+                <p class="form-error" role="alert">{other}</p>
+                <button type="submit" class="button" disabled=move || sign_up.pending().get()>"Create account"</button>
+            </ActionForm>
+        </section>
     }
 }
 

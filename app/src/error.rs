@@ -44,9 +44,15 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::Request(_)
             | ServerFnErrorErr::Deserialization(_)
             | ServerFnErrorErr::Response(_) => AppError::Network,
-            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => AppError::Invalid(
-                "That request was not understood. Please reload the page and try again.".into(),
-            ),
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+                let message =
+                    "That request was not understood. Please reload the page and try again.";
+                // On the server this is the caller's mistake: a 400, not the default 500.
+                #[cfg(feature = "ssr")]
+                return crate::ssr::invalid(message);
+                #[cfg(not(feature = "ssr"))]
+                AppError::Invalid(message.into())
+            }
             _ => AppError::Internal {
                 request_id: "unknown".into(),
             },

@@ -1,7 +1,12 @@
 //! The rentwise web app: routes, pages and server functions, compiled twice — for the server
 //! (`ssr`, with the database layer) and for the browser (`hydrate`).
 
+// The staff pages' nested views make deep types; the hydrate build's layout queries need more
+// than the default depth of 128.
+#![recursion_limit = "256"]
+
 pub mod account;
+pub mod admin;
 pub mod catalog;
 pub mod catalog_query;
 pub mod checkout;
@@ -18,7 +23,7 @@ pub mod ui;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Title};
 use leptos_router::{
-    components::{Route, Router, Routes, A},
+    components::{ParentRoute, Route, Router, Routes, A},
     path, SsrMode,
 };
 
@@ -107,9 +112,35 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/orders/:number") view=checkout::OrderPage ssr=SsrMode::Async />
                 <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async />
                 <Route path=path!("/account/rentals") view=account::MyRentalsPage ssr=SsrMode::Async />
+                <AdminRoutes />
             </Routes>
         </main>
     }
+}
+
+/// The staff pages. The server answers every `/admin` request of a customer with the 404 of a
+/// page that does not exist before any of these render (see server/src/staff/mod.rs).
+#[component(transparent)]
+fn AdminRoutes() -> impl leptos_router::MatchNestedRoutes + Clone {
+    use admin::*;
+    view! {
+        <ParentRoute path=path!("/admin") view=leptos_router::components::Outlet ssr=SsrMode::Async>
+            <Route path=path!("") view=dashboard::DashboardPage ssr=SsrMode::Async />
+            <Route path=path!("orders") view=orders::OrdersPage ssr=SsrMode::Async />
+            <Route path=path!("orders/:number") view=order::AdminOrderPage ssr=SsrMode::Async />
+            <Route path=path!("products") view=products::ProductsPage ssr=SsrMode::Async />
+            <Route path=path!("products/new") view=products::NewProductPage ssr=SsrMode::Async />
+            <Route path=path!("products/:slug") view=product_edit::ProductEditPage ssr=SsrMode::Async />
+            <Route path=path!("schedule") view=schedule::SchedulePage ssr=SsrMode::Async />
+            <Route path=path!("customers") view=customers::CustomersPage ssr=SsrMode::Async />
+            <Route path=path!("customers/:id") view=customers::CustomerPage ssr=SsrMode::Async />
+            <Route path=path!("jobs") view=jobs::JobsPage ssr=SsrMode::Async />
+            <Route path=path!("jobs/emails/:id") view=jobs::EmailPage ssr=SsrMode::Async />
+            <Route path=path!("reports") view=reports::ReportsPage ssr=SsrMode::Async />
+            <Route path=path!("*rest") view=AdminNotFound ssr=SsrMode::Async />
+        </ParentRoute>
+    }
+    .into_inner()
 }
 
 #[component]

@@ -1,7 +1,7 @@
 //! The axum router: Leptos pages and server functions, static files, and the tower layers
 //! every response passes through, outermost first: request id → trace → security headers →
 //! cross-site guard → compression → load shedding (in-flight limit, timeout) → routing →
-//! metrics (by route template) → page cache → handlers.
+//! sessions → metrics (by route template) → staff guard → page cache → handlers.
 
 use crate::{assets, observability, page_cache::PageCache, security};
 use app::ssr::{catalog_cache::CatalogCache, ShopContext};
@@ -93,6 +93,16 @@ pub fn router(
     let leptos_options = state.leptos_options.clone();
     let page_assets = site_assets.clone();
     let shell = move |options: LeptosOptions| app::shell(options, site_assets.clone());
+    let not_found = Router::new()
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(provide_request_nonce, shell.clone()))
+        .with_state(state.clone());
+    let guard = crate::staff::StaffGuard {
+        pool: state.shop.pool.clone(),
+        not_found,
+    };
     let routes = Router::new()
         .leptos_routes_with_context(
             &state,
@@ -110,6 +120,11 @@ pub fn router(
             state.shop.pool.clone(),
             state.images.clone(),
         ))
+        .merge(crate::staff::report_routes(
+            state.shop.pool.clone(),
+            state.shop.time_zone,
+            state.shop.currency.clone(),
+        ))
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
@@ -118,6 +133,11 @@ pub fn router(
         .layer(middleware::from_fn_with_state(
             pages,
             crate::page_cache::serve_cached,
+        ))
+        // Inside the sessions layer (it reads who is signed in), before any staff handler.
+        .layer(middleware::from_fn_with_state(
+            guard,
+            crate::staff::staff_only,
         ))
         // After every route and the fallback, so it labels requests by their route template,
         // and outside the page cache, so reused pages are counted too.

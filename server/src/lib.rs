@@ -12,6 +12,7 @@ pub mod mail;
 pub mod observability;
 pub mod page_cache;
 pub mod security;
+pub mod staff;
 
 use app::ssr::{catalog_cache::CatalogCache, ShopContext};
 use config::Config;
@@ -75,6 +76,12 @@ pub fn shop_context(
         pickup_address: config.pickup_address.clone(),
         opening_hours: config.opening_hours.clone(),
         hold_minutes: config.hold_minutes,
+        jobs: std::sync::Arc::new(jobs::StaffJobControl),
+        outbox_dir: config
+            .smtp_url
+            .is_none()
+            .then(|| mail::outbox_dir(&config.data_dir)),
+        upload_limit_mb: config.upload_max_bytes / (1024 * 1024),
     }
 }
 
@@ -105,6 +112,13 @@ pub async fn prepare(config: &Config) -> Result<Ready, StartupError> {
         source,
     })?;
     database::migrate(&pool).await?;
+    let staff: Result<i64, _> =
+        sqlx::query_scalar("SELECT count(*) FROM users WHERE role = 'staff'")
+            .fetch_one(&pool)
+            .await;
+    if staff.is_ok_and(|n| n == 0) {
+        tracing::warn!("no staff account yet: make one with `server create-staff --email you@example.com`, then sign in at /admin");
+    }
     if config.demo_data
         && demo::seed_if_empty(&pool)
             .await

@@ -6,7 +6,7 @@ use tracing_subscriber::EnvFilter;
 
 fn usage() -> String {
     let mut text = String::from(
-        "rentwise server\n\nUSAGE:\n  server            serve the shop\n  server --help     this text\n\nENVIRONMENT:\n",
+        "rentwise server\n\nUSAGE:\n  server                                          serve the shop\n  server create-staff --email EMAIL [--name NAME]   make a staff account (password asked, or read from stdin)\n  server create-staff --email EMAIL --promote       make an existing account staff\n  server --help                                   this text\n\nENVIRONMENT:\n",
     );
     for (name, default, accepted) in VARIABLES {
         text.push_str(&format!("  {name:<32} default {default}; {accepted}\n"));
@@ -23,6 +23,7 @@ async fn main() -> ExitCode {
             print!("{}", usage());
             return ExitCode::SUCCESS;
         }
+        Some("create-staff") => return create_staff(&args[1..]).await,
         Some(other) => {
             eprintln!("server: unknown command {other:?}\n\n{}", usage());
             return ExitCode::from(2);
@@ -66,6 +67,26 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("rentwise: server error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn create_staff(args: &[String]) -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("rentwise: configuration error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    match server::staff::create_staff(&config, args).await {
+        Ok(message) => {
+            let _ = writeln!(std::io::stdout(), "{message}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("server create-staff: {message}");
             ExitCode::FAILURE
         }
     }

@@ -337,10 +337,15 @@ async fn refused_uploads_answer_clearly_and_leave_nothing_behind(
     for (name, slug, cookie, file, expected) in cases {
         let (status, body) = app.upload(slug, cookie, form(&file, None)).await;
         assert_eq!(status, expected, "{name}: {body}");
-        assert!(
-            body.trim_end().ends_with('.') && body.len() > 10,
-            "{name} is answered with a sentence: {body:?}"
-        );
+        if name == "customer" {
+            // The staff guard answers a customer with the page of an address that does not exist.
+            assert!(body.contains("<h1>Page not found</h1>"), "{name}: {body}");
+        } else {
+            assert!(
+                body.trim_end().ends_with('.') && body.len() > 10,
+                "{name} is answered with a sentence: {body:?}"
+            );
+        }
         assert_eq!(counts(&app.pool).await, before, "{name} wrote rows");
         assert_eq!(
             files_under(app.cache.dir()),

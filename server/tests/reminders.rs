@@ -48,8 +48,9 @@ async fn order(
     };
     sqlx::query(
         "INSERT INTO reservations (order_id, product_id, unit_id, starts_at, ends_at, during, state,
-                                   price_lines, rental_total, deposit)
-         SELECT $1, u.product_id, u.id, $2, $3, tstzrange($2, $3), $4, '[]'::jsonb, 10, 50
+                                   price_lines, rental_total, deposit, picked_up_at)
+         SELECT $1, u.product_id, u.id, $2, $3, tstzrange($2, $3), $4, '[]'::jsonb, 10, 50,
+                CASE WHEN $4 = 'picked_up' THEN $2 END
            FROM units u
           WHERE NOT EXISTS (SELECT 1 FROM reservations r WHERE r.unit_id = u.id)
           ORDER BY u.id LIMIT 1",

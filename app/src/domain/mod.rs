@@ -7,3 +7,4 @@ pub mod late_fee;
 pub mod order_state;
 pub mod period;
 pub mod pricing;
+pub mod utilisation;

@@ -18,10 +18,10 @@ use uuid::Uuid;
 
 /// How long "Reserve" keeps a unit for a customer who is checking out, unless configured.
 pub const DEFAULT_HOLD_MINUTES: i64 = 15;
-const EXCLUSION_VIOLATION: &str = "23P01";
+pub(crate) const EXCLUSION_VIOLATION: &str = "23P01";
 /// First key of the advisory locks that admit one inserter per unit (the second is the unit).
 const UNIT_LOCK_NAMESPACE: i32 = 0x756e_6974;
-const ACTIVE_STATES: &str = "('held', 'confirmed', 'picked_up')";
+pub(crate) const ACTIVE_STATES: &str = "('held', 'confirmed', 'picked_up')";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BookingError {
@@ -188,11 +188,7 @@ async fn insert_on_free_unit(
         // the exclusion check for the other: a deadlock, broken by PostgreSQL after a second
         // with an error. One inserter per unit at a time avoids it; the lock goes with the
         // savepoint on a conflict, else with the transaction.
-        sqlx::query("SELECT pg_advisory_xact_lock($1, ($2 % 2147483647)::int4)")
-            .bind(UNIT_LOCK_NAMESPACE)
-            .bind(unit_id)
-            .execute(&mut *savepoint)
-            .await?;
+        lock_unit(&mut savepoint, unit_id).await?;
         match insert_line(&mut savepoint, line, unit_id).await {
             Ok(id) => {
                 savepoint.commit().await?;
@@ -233,7 +229,18 @@ async fn insert_line(
     .await
 }
 
-fn is_overlap(err: &sqlx::Error) -> bool {
+/// Admits one writer of `unit_id`'s reservations at a time, until the (sub)transaction ends:
+/// two overlapping inserts checked by the exclusion constraint at once would deadlock.
+pub(crate) async fn lock_unit(conn: &mut PgConnection, unit_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1, ($2 % 2147483647)::int4)")
+        .bind(UNIT_LOCK_NAMESPACE)
+        .bind(unit_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub(crate) fn is_overlap(err: &sqlx::Error) -> bool {
     err.as_database_error()
         .and_then(|e| e.code())
         .is_some_and(|code| code == EXCLUSION_VIOLATION)
@@ -241,7 +248,7 @@ fn is_overlap(err: &sqlx::Error) -> bool {
 
 /// Sums the order's live lines: held, confirmed, out or back, and, while it is still a cart,
 /// lines whose hold ran out (they are booked again at confirmation).
-async fn update_totals(tx: &mut PgConnection, order_id: i64) -> Result<(), sqlx::Error> {
+pub(crate) async fn update_totals(tx: &mut PgConnection, order_id: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE orders o SET updated_at = now(), rental_total = t.rental, deposit = t.deposit
            FROM (SELECT COALESCE(sum(r.rental_total), 0) AS rental,
@@ -325,6 +332,19 @@ pub async fn confirm_cart(
     shop: &ShopDetails,
     mail: &dyn OrderMail,
 ) -> Result<String, BookingError> {
+    let by = Actor::Customer(customer.id);
+    confirm_cart_by(pool, cart_token, customer, by, shop, mail).await
+}
+
+/// [`confirm_cart`], recorded as done `by` someone (staff confirming a customer's cart).
+pub async fn confirm_cart_by(
+    pool: &PgPool,
+    cart_token: Uuid,
+    customer: &Customer,
+    by: Actor,
+    shop: &ShopDetails,
+    mail: &dyn OrderMail,
+) -> Result<String, BookingError> {
     let mut tx = pool.begin().await?;
     let order: Option<(i64, String, String, Option<i64>)> = sqlx::query_as(
         "SELECT id, number, state, customer_id FROM orders WHERE cart_token = $1 FOR UPDATE",
@@ -367,8 +387,8 @@ pub async fn confirm_cart(
     record_event(
         &mut tx,
         order_id,
-        Some(customer.id),
-        "customer",
+        Some(by.id()),
+        by.kind(),
         Some(OrderState::Held),
         OrderState::Confirmed,
         "",
@@ -509,57 +529,108 @@ pub async fn cancel_by_customer(
         return Err(BookingError::UnknownOrder);
     };
     let state = OrderState::parse(&state).ok_or(BookingError::UnknownOrder)?;
-    if let Some(reason) = customer_cancel_refusal(state, first_start.unwrap_or(now), now) {
+    let first_start = first_start.unwrap_or(now);
+    if let Some(reason) = customer_cancel_refusal(state, first_start, now) {
         return Err(BookingError::Refused(reason));
     }
+    let cancelled = Cancelled {
+        order_id,
+        number,
+        state,
+        first_start,
+    };
+    let by = Actor::Customer(customer.id);
+    cancel_locked(&mut tx, &cancelled, by, Some(customer), "", shop, mail).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Who changed an order, as its history records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    Customer(i64),
+    Staff(i64),
+}
+
+impl Actor {
+    pub fn id(self) -> i64 {
+        match self {
+            Actor::Customer(id) | Actor::Staff(id) => id,
+        }
+    }
+
+    pub fn kind(self) -> &'static str {
+        match self {
+            Actor::Customer(_) => "customer",
+            Actor::Staff(_) => "staff",
+        }
+    }
+}
+
+/// An order being cancelled, locked by the caller's transaction.
+pub(crate) struct Cancelled<'a> {
+    pub order_id: i64,
+    pub number: &'a str,
+    pub state: OrderState,
+    pub first_start: DateTime<Utc>,
+}
+
+/// Cancels the order's active lines and the order, records who did it (and why), and, when a
+/// confirmed booking is cancelled, enqueues the cancellation email in the same transaction.
+pub(crate) async fn cancel_locked(
+    tx: &mut PgConnection,
+    order: &Cancelled<'_>,
+    by: Actor,
+    customer: Option<&Customer>,
+    note: &str,
+    shop: &ShopDetails,
+    mail: &dyn OrderMail,
+) -> Result<(), BookingError> {
     sqlx::query(&format!(
         "UPDATE reservations SET state = 'cancelled', held_until = NULL
           WHERE order_id = $1 AND state IN {ACTIVE_STATES}"
     ))
-    .bind(order_id)
+    .bind(order.order_id)
     .execute(&mut *tx)
     .await?;
     sqlx::query("UPDATE orders SET state = 'cancelled', cart_token = NULL, updated_at = now() WHERE id = $1")
-        .bind(order_id)
+        .bind(order.order_id)
         .execute(&mut *tx)
         .await?;
     record_event(
-        &mut tx,
-        order_id,
-        Some(customer.id),
-        "customer",
-        Some(state),
+        tx,
+        order.order_id,
+        Some(by.id()),
+        by.kind(),
+        Some(order.state),
         OrderState::Cancelled,
-        "",
+        note,
     )
     .await?;
-    if state == OrderState::Confirmed {
-        let values = BTreeMap::from([
-            ("customer_name".to_owned(), customer.name.clone()),
-            ("order_number".to_owned(), number.to_owned()),
-            (
-                "pickup_at".to_owned(),
-                format_local(first_start.unwrap_or(now), shop.tz),
-            ),
-            (
-                "refund_note".to_owned(),
-                "Nothing was charged, so there is nothing to refund.".to_owned(),
-            ),
-            ("pickup_address".to_owned(), shop.pickup_address.clone()),
-            ("opening_hours".to_owned(), shop.opening_hours.clone()),
-        ]);
-        let email = OrderEmail {
-            kind: "cancellation".to_owned(),
-            entity: number.to_owned(),
-            to: customer.email.clone(),
-            values,
-        };
-        mail.enqueue(&mut tx, email)
-            .await
-            .map_err(BookingError::Mail)?;
-    }
-    tx.commit().await?;
-    Ok(())
+    let Some(customer) = customer.filter(|_| order.state == OrderState::Confirmed) else {
+        return Ok(());
+    };
+    let values = BTreeMap::from([
+        ("customer_name".to_owned(), customer.name.clone()),
+        ("order_number".to_owned(), order.number.to_owned()),
+        (
+            "pickup_at".to_owned(),
+            format_local(order.first_start, shop.tz),
+        ),
+        (
+            "refund_note".to_owned(),
+            "Nothing was charged, so there is nothing to refund.".to_owned(),
+        ),
+        ("pickup_address".to_owned(), shop.pickup_address.clone()),
+        ("opening_hours".to_owned(), shop.opening_hours.clone()),
+    ]);
+    let email = OrderEmail {
+        kind: "cancellation".to_owned(),
+        entity: order.number.to_owned(),
+        to: customer.email.clone(),
+        values,
+    };
+    mail.enqueue(tx, email).await.map_err(BookingError::Mail)
 }
 
 /// Removes one line from the holder's cart.

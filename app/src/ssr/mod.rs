@@ -2,6 +2,7 @@
 //! function, the catalog queries, and the mapping of server failures to `AppError`.
 
 pub mod accounts;
+pub mod admin;
 pub mod availability;
 pub mod booking;
 pub mod catalog_cache;
@@ -28,6 +29,18 @@ pub struct ShopContext {
     pub opening_hours: String,
     /// How long "Reserve" keeps a unit during checkout.
     pub hold_minutes: i64,
+    /// The job queue, as staff may retry and discard its jobs.
+    pub jobs: std::sync::Arc<dyn admin::jobs::JobControl>,
+    /// Where emails are written when no SMTP server is configured.
+    pub outbox_dir: Option<std::path::PathBuf>,
+    /// The largest photo staff may upload, in MB.
+    pub upload_limit_mb: usize,
+}
+
+impl std::fmt::Debug for dyn admin::jobs::JobControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JobControl")
+    }
 }
 
 impl std::fmt::Debug for dyn outbox::OrderMail {

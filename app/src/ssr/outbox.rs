@@ -23,3 +23,12 @@ pub type EnqueueFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + S
 pub trait OrderMail: Send + Sync {
     fn enqueue<'a>(&'a self, conn: &'a mut PgConnection, email: OrderEmail) -> EnqueueFuture<'a>;
 }
+
+/// The outbox file of the message with this Message-ID: its safe characters and `.eml`.
+pub fn outbox_file_name(message_id: &str) -> String {
+    let name: String = message_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'))
+        .collect();
+    format!("{name}.eml")
+}

@@ -20,7 +20,7 @@ pub use process::{
     pixel_width, process, variant_base, variant_widths, ProcessedUpload, SourceFormat, WEBP_METHOD,
     WEBP_SNS_STRENGTH,
 };
-pub use store::{store_upload, warm, StoredImage};
+pub use store::{process_upload, store_processed, store_upload, warm, StoredImage};
 pub use upload::upload_routes;
 
 use axum::http::StatusCode;

@@ -24,11 +24,34 @@ pub async fn store_upload(
     cache: &Arc<ImageCache>,
     bytes: Vec<u8>,
 ) -> Result<StoredImage, ImageError> {
+    let processed = process_upload(cache, bytes).await?;
+    store_processed(pool, cache, processed).await
+}
+
+/// Checks an upload (decoding it, upright and without metadata) on the blocking pool; nothing
+/// is kept yet.
+pub async fn process_upload(
+    cache: &Arc<ImageCache>,
+    bytes: Vec<u8>,
+) -> Result<process::ProcessedUpload, ImageError> {
     let permit = cache.workers_permit().await;
     let worker = Arc::clone(cache);
-    let processed = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        let processed = process::process(&bytes, worker.settings())?;
+        process::process(&bytes, worker.settings())
+    })
+    .await
+    .map_err(|err| ImageError::Encode(err.to_string()))?
+}
+
+/// Keeps a checked upload: the original under its content key, and its row in `images`.
+pub async fn store_processed(
+    pool: &PgPool,
+    cache: &Arc<ImageCache>,
+    processed: process::ProcessedUpload,
+) -> Result<StoredImage, ImageError> {
+    let worker = Arc::clone(cache);
+    let processed = tokio::task::spawn_blocking(move || {
         worker.put_original(&processed.key, processed.format, &processed.original)?;
         Ok::<_, ImageError>(processed)
     })

@@ -1,15 +1,17 @@
-//! `POST /admin/products/{slug}/images`: a staff member adds a photo (multipart field `file`,
-//! optional `alt`) to a product. The file is checked before anything is kept, stored once by
-//! content, appended after the product's other photos, and its variants are warmed.
+//! `POST /admin/products/{slug}/images`: a staff member adds photos (multipart fields `file`,
+//! one or several, and an optional `alt`) to a product. Every file is checked before anything
+//! is kept, stored once by content, appended after the product's other photos (recorded in the
+//! product's history), and its variants are warmed. A script gets JSON back; a plain HTML form
+//! is sent back to the product's staff page with the outcome in the URL.
 
-use super::{store_upload, ImageCache, ImageError};
+use super::{process_upload, store_processed, ImageCache, ImageError};
 use axum::{
     extract::{
         multipart::{MultipartError, MultipartRejection},
         DefaultBodyLimit, Multipart, Path, State,
     },
     http::{header, HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
+    response::{IntoResponse, Redirect, Response},
     routing::post,
     Json, Router,
 };
@@ -57,6 +59,7 @@ enum UploadError {
     NotFound,
     NotAForm,
     MissingFile,
+    TooManyFiles,
     AltTooLong,
     BodyTooLarge,
     Form(MultipartError),
@@ -79,6 +82,10 @@ impl IntoResponse for UploadError {
             UploadError::MissingFile => (
                 StatusCode::BAD_REQUEST,
                 "Please choose a photo to upload (form field \"file\").".to_owned(),
+            ),
+            UploadError::TooManyFiles => (
+                StatusCode::BAD_REQUEST,
+                format!("Please upload at most {MAX_FILES} photos at a time."),
             ),
             UploadError::AltTooLong => (
                 StatusCode::BAD_REQUEST,
@@ -129,8 +136,37 @@ fn capitalised(err: &ImageError) -> String {
 }
 
 async fn upload(
-    State(state): State<UploadState>,
+    state: State<UploadState>,
     Path(slug): Path<String>,
+    session: Session,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let html = wants_html(&headers);
+    match add_photos(state, slug.clone(), session, headers, multipart).await {
+        Ok(response) => response,
+        // A plain form goes back to the product's page with the reason, unless the person may
+        // not see that page at all.
+        Err(err) if html && !matches!(err, UploadError::SignedOut | UploadError::NotFound) => {
+            let response = err.into_response();
+            let status = response.status();
+            let text = match axum::body::to_bytes(response.into_body(), 4096).await {
+                Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                Err(_) => format!("The upload was refused ({status})."),
+            };
+            let back = format!(
+                "/admin/products/{slug}?upload_error={}",
+                app::catalog_query::encode(&text)
+            );
+            Redirect::to(&back).into_response()
+        }
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn add_photos(
+    State(state): State<UploadState>,
+    slug: String,
     session: Session,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
@@ -155,37 +191,61 @@ async fn upload(
     }
     let multipart = multipart.map_err(|_| UploadError::NotAForm)?;
     let form = read_form(multipart, state.cache.settings().max_upload_bytes).await?;
-    let stored = store_upload(&state.pool, &state.cache, form.file)
-        .await
-        .map_err(UploadError::Image)?;
-    let (position, added) = attach(&state.pool, product_id, &stored.key, &form.alt).await?;
-    if added {
-        tracing::info!(
-            user = user.id,
-            slug = %slug,
-            key = %stored.key,
-            position,
-            "photo added"
-        );
-        let (cache, key) = (Arc::clone(&state.cache), stored.key.clone());
-        tokio::spawn(async move {
-            if let Err(err) = cache.warm(&key).await {
-                tracing::warn!(key = %key, error = %err, "warming an uploaded photo failed; variants are made on first request");
-            }
-        });
+    // Every file is checked (decoded) before any is kept: one bad file keeps none.
+    let mut checked = Vec::with_capacity(form.files.len());
+    for file in form.files {
+        let processed = process_upload(&state.cache, file)
+            .await
+            .map_err(UploadError::Image)?;
+        checked.push(processed);
     }
-    let status = if added {
+    let mut photos = Vec::with_capacity(checked.len());
+    let mut any_added = false;
+    for processed in checked {
+        let stored = store_processed(&state.pool, &state.cache, processed)
+            .await
+            .map_err(UploadError::Image)?;
+        let (position, added) =
+            attach(&state.pool, user.id, product_id, &stored.key, &form.alt).await?;
+        any_added |= added;
+        if added {
+            tracing::info!(user = user.id, slug = %slug, key = %stored.key, position, "photo added");
+            let (cache, key) = (Arc::clone(&state.cache), stored.key.clone());
+            tokio::spawn(async move {
+                if let Err(err) = cache.warm(&key).await {
+                    tracing::warn!(key = %key, error = %err, "warming an uploaded photo failed; variants are made on first request");
+                }
+            });
+        }
+        photos.push(serde_json::json!({
+            "key": stored.key,
+            "width": stored.width,
+            "height": stored.height,
+            "position": position,
+        }));
+    }
+    if wants_html(&headers) {
+        let back = format!("/admin/products/{slug}?uploaded={}", photos.len());
+        return Ok(Redirect::to(&back).into_response());
+    }
+    let status = if any_added {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    let body = serde_json::json!({
-        "key": stored.key,
-        "width": stored.width,
-        "height": stored.height,
-        "position": position,
-    });
+    let body = match <[_; 1]>::try_from(photos) {
+        Ok([one]) => one,
+        Err(all) => serde_json::json!({ "photos": all }),
+    };
     Ok((status, Json(body)).into_response())
+}
+
+/// A plain HTML form (no script) asks for HTML and is answered with a redirect.
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
 }
 
 async fn product_id(pool: &PgPool, slug: &str) -> Result<Option<i64>, UploadError> {
@@ -197,21 +257,27 @@ async fn product_id(pool: &PgPool, slug: &str) -> Result<Option<i64>, UploadErro
 }
 
 struct UploadForm {
-    file: Vec<u8>,
+    files: Vec<Vec<u8>>,
     alt: String,
 }
 
-/// Reads the `file` field (at most `max_file_bytes`) and the optional `alt` field; other
-/// fields are skipped.
+/// Most photos one upload may carry.
+const MAX_FILES: usize = 20;
+
+/// Reads the `file` fields (each at most `max_file_bytes`, at most [`MAX_FILES`]) and the
+/// optional `alt` field; other fields are skipped.
 async fn read_form(
     mut multipart: Multipart,
     max_file_bytes: usize,
 ) -> Result<UploadForm, UploadError> {
-    let (mut file, mut alt) = (None, String::new());
+    let (mut files, mut alt) = (Vec::new(), String::new());
     while let Some(mut field) = multipart.next_field().await.map_err(UploadError::Form)? {
         let name = field.name().map(str::to_owned);
         match name.as_deref() {
             Some("file") => {
+                if files.len() == MAX_FILES {
+                    return Err(UploadError::TooManyFiles);
+                }
                 let mut bytes = Vec::new();
                 while let Some(chunk) = field.chunk().await.map_err(UploadError::Form)? {
                     if bytes.len() + chunk.len() > max_file_bytes {
@@ -219,7 +285,10 @@ async fn read_form(
                     }
                     bytes.extend_from_slice(&chunk);
                 }
-                file = Some(bytes);
+                // A file input left empty still sends an empty part.
+                if !bytes.is_empty() {
+                    files.push(bytes);
+                }
             }
             Some("alt") => {
                 let text = field.text().await.map_err(UploadError::Form)?;
@@ -232,10 +301,10 @@ async fn read_form(
             _ => {}
         }
     }
-    Ok(UploadForm {
-        file: file.ok_or(UploadError::MissingFile)?,
-        alt,
-    })
+    if files.is_empty() {
+        return Err(UploadError::MissingFile);
+    }
+    Ok(UploadForm { files, alt })
 }
 
 /// Appends `key` after the product's photos, unless the product has it already; returns its
@@ -243,6 +312,7 @@ async fn read_form(
 /// different positions.
 async fn attach(
     pool: &PgPool,
+    staff_id: i64,
     product_id: i64,
     key: &str,
     alt: &str,
@@ -276,6 +346,20 @@ async fn attach(
     .bind(key)
     .bind(alt)
     .fetch_one(&mut *tx)
+    .await
+    .map_err(failed)?;
+    let detail = format!(
+        "image {} at position {}",
+        &key[..key.len().min(12)],
+        position + 1
+    );
+    app::ssr::admin::record_action(
+        &mut tx,
+        staff_id,
+        app::ssr::admin::Subject::Product(product_id),
+        "Added a photo",
+        &detail,
+    )
     .await
     .map_err(failed)?;
     tx.commit().await.map_err(failed)?;

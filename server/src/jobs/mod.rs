@@ -106,6 +106,13 @@ pub async fn enqueue(conn: &mut PgConnection, job: NewJob) -> Result<Option<i64>
 /// Returns false when there is no failed job with this id.
 pub async fn retry(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    let done = retry_in(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// [`retry`] inside the caller's transaction (runners are woken when it commits).
+pub async fn retry_in(conn: &mut PgConnection, id: i64) -> Result<bool, sqlx::Error> {
     let queue: Option<String> = sqlx::query_scalar(
         "UPDATE jobs SET state = 'queued', attempts = 0, run_at = now(), finished_at = NULL,
                 updated_at = now()
@@ -113,24 +120,51 @@ pub async fn retry(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
          RETURNING queue",
     )
     .bind(id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *conn)
     .await?;
     let Some(queue) = queue else {
         return Ok(false);
     };
     sqlx::query("SELECT pg_notify('jobs_ready', $1)")
         .bind(queue)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
-    tx.commit().await?;
     Ok(true)
 }
 
 /// Deletes a failed (or not yet started) job for good (the admin's "discard").
 pub async fn discard(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    discard_in(&mut conn, id).await
+}
+
+/// [`discard`] inside the caller's transaction.
+pub async fn discard_in(conn: &mut PgConnection, id: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("DELETE FROM jobs WHERE id = $1 AND state IN ('failed', 'queued')")
         .bind(id)
-        .execute(pool)
+        .execute(conn)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The staff pages' handle on the queue.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StaffJobControl;
+
+impl app::ssr::admin::jobs::JobControl for StaffJobControl {
+    fn retry<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        id: i64,
+    ) -> app::ssr::admin::jobs::JobFuture<'a> {
+        Box::pin(retry_in(conn, id))
+    }
+
+    fn discard<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        id: i64,
+    ) -> app::ssr::admin::jobs::JobFuture<'a> {
+        Box::pin(discard_in(conn, id))
+    }
 }

@@ -64,6 +64,11 @@ pub fn message_id(kind: &str, entity: &str) -> String {
     format!("<{kind}-{entity}@{MESSAGE_ID_DOMAIN}>")
 }
 
+/// Where messages are written without an SMTP server.
+pub fn outbox_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("outbox")
+}
+
 fn mailbox(address: &str) -> Result<Mailbox, MailError> {
     address
         .parse()
@@ -79,7 +84,7 @@ impl Mailer {
     ) -> Result<Self, MailError> {
         match smtp_url {
             Some(url) => Mailer::smtp(url.expose(), from),
-            None => Mailer::outbox(data_dir.join("outbox"), from),
+            None => Mailer::outbox(outbox_dir(data_dir), from),
         }
     }
 
@@ -136,13 +141,9 @@ impl Mailer {
                 smtp.send(message).await?;
             }
             Transport::Outbox(dir) => {
-                let name: String = email
-                    .message_id
-                    .chars()
-                    .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'))
-                    .collect();
-                let path = dir.join(format!("{name}.eml"));
-                let partial = dir.join(format!(".{name}.eml.partial"));
+                let name = app::ssr::outbox::outbox_file_name(&email.message_id);
+                let path = dir.join(&name);
+                let partial = dir.join(format!(".{name}.partial"));
                 tokio::fs::write(&partial, message.formatted()).await?;
                 tokio::fs::rename(&partial, &path).await?;
             }
