@@ -166,5 +166,16 @@ booking_bench() {
   cargo run --release -p server --features app/ssr --bin booking_bench
 }
 
+# --- Schedule benchmark ------------------------------------------------------------------------
+# server/src/bin/schedule_bench.rs: the staff schedule of 500 units × 30 days, its query and the
+# whole page rendered by the router in-process, in a database of its own.
+schedule_bench() {
+  [ "${BENCH_SCHEDULE:-1}" = 1 ] || return 0
+  say "schedule benchmark: cargo run --release --bin schedule_bench"
+  echo
+  cargo run --release -p server --features app/ssr --bin schedule_bench
+}
+
 main "$@"
 booking_bench
+schedule_bench
