@@ -66,6 +66,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     print_table(&rows);
     webp_effort_sweep(&inputs, &settings)?;
+    filter_sweep(&inputs, &settings)?;
     serving_throughput(inputs)?;
     Ok(())
 }
@@ -88,8 +89,8 @@ fn webp_effort_sweep(
         }
     }
     println!();
-    println!("| libwebp method | sns strength | encode ms (all variants) | output bytes |");
-    println!("|---:|---:|---:|---:|");
+    println!("| libwebp method | sns strength | encode ms (all variants) | output bytes | PSNR dB (mean) |");
+    println!("|---:|---:|---:|---:|---:|");
     for (method, sns) in [
         (0, 50),
         (1, 50),
@@ -108,26 +109,113 @@ fn webp_effort_sweep(
         config.sns_strength = sns;
         config.alpha_compression = 1;
         let started = Instant::now();
-        let mut output = 0;
+        let mut encoded = Vec::with_capacity(resized.len());
         for image in &resized {
             let encoder = webp::Encoder::from_image(image)?;
-            output += encoder
-                .encode_advanced(&config)
-                .map_err(|err| format!("{err:?}"))?
-                .len();
+            encoded.push(
+                encoder
+                    .encode_advanced(&config)
+                    .map_err(|err| format!("{err:?}"))?
+                    .to_vec(),
+            );
         }
+        let elapsed = started.elapsed();
+        let output: usize = encoded.iter().map(Vec::len).sum();
+        // Fidelity of the encode alone: each variant decoded again against its own pixels.
+        let mut psnr_sum = 0.0;
+        for (image, bytes) in resized.iter().zip(&encoded) {
+            let decoded = webp::Decoder::new(bytes)
+                .decode()
+                .ok_or("libwebp could not decode its own output")?
+                .to_image();
+            psnr_sum += psnr(image, &decoded);
+        }
+        let psnr_mean = psnr_sum / resized.len().max(1) as f64;
         let marker = if method == images::WEBP_METHOD && sns == images::WEBP_SNS_STRENGTH {
             " (used)"
         } else {
             ""
         };
         println!(
-            "| {method}{marker} | {sns} | {:.0} | {output} |",
-            started.elapsed().as_secs_f64() * 1e3
+            "| {method}{marker} | {sns} | {:.0} | {output} | {psnr_mean:.2} |",
+            elapsed.as_secs_f64() * 1e3
         );
     }
     println!();
     Ok(())
+}
+
+/// Bytes of every variant (at the chosen libwebp settings) and the time of the resizing alone,
+/// per downscaling filter, to show what the chosen filter trades.
+fn filter_sweep(
+    inputs: &[Vec<u8>],
+    settings: &ImageSettings,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use fast_image_resize::FilterType;
+    let mut decoded = Vec::new();
+    for bytes in inputs {
+        if let Some(format) = SourceFormat::sniff(bytes) {
+            decoded.push(images::decode(bytes, format, settings.max_pixels)?);
+        }
+    }
+    println!("| resize filter | resize ms (all variants) | output bytes |");
+    println!("|---|---:|---:|");
+    for (name, filter) in [
+        ("Bilinear", FilterType::Bilinear),
+        ("Mitchell", FilterType::Mitchell),
+        ("CatmullRom", FilterType::CatmullRom),
+        ("Lanczos3", FilterType::Lanczos3),
+    ] {
+        let (mut resize_time, mut output) = (std::time::Duration::ZERO, 0);
+        for image in &decoded {
+            // As warming does: the largest variant from the source, the others from it.
+            let widths = images::variant_widths(&WIDTHS, image.width());
+            let Some(&largest) = widths.last() else {
+                continue;
+            };
+            let started = Instant::now();
+            let base = images::resize_with(image, largest.min(image.width()), filter)?
+                .unwrap_or_else(|| image.clone());
+            let mut variants = Vec::new();
+            for &width in widths.iter().rev() {
+                let pixels = width.min(base.width());
+                variants.push(
+                    images::resize_with(&base, pixels, filter)?.unwrap_or_else(|| base.clone()),
+                );
+            }
+            resize_time += started.elapsed();
+            for variant in &variants {
+                // encode_variant does not resize an image that already has the width.
+                output += images::encode_variant(variant, variant.width(), settings.quality)?.len();
+            }
+        }
+        let marker = if filter == images::RESIZE_FILTER {
+            " (used)"
+        } else {
+            ""
+        };
+        println!(
+            "| {name}{marker} | {:.0} | {output} |",
+            resize_time.as_secs_f64() * 1e3
+        );
+    }
+    println!();
+    Ok(())
+}
+
+/// Peak signal-to-noise ratio of `b` against `a` over their RGB channels, in dB.
+fn psnr(a: &image::DynamicImage, b: &image::DynamicImage) -> f64 {
+    let (a, b) = (a.to_rgb8(), b.to_rgb8());
+    let (mut squared, mut count) = (0f64, 0f64);
+    for (x, y) in a.as_raw().iter().zip(b.as_raw()) {
+        let d = f64::from(*x) - f64::from(*y);
+        squared += d * d;
+        count += 1.0;
+    }
+    if squared == 0.0 {
+        return f64::INFINITY;
+    }
+    10.0 * (255.0f64 * 255.0 / (squared / count)).log10()
 }
 
 fn print_table(rows: &[Row]) {

@@ -17,8 +17,8 @@ pub use http::routes;
 pub use metrics::ImageCacheMetrics;
 pub use process::{
     decode, dominant_colour, effective_width, encode_variant, encode_variants, hex_sha256,
-    pixel_width, process, variant_base, variant_widths, ProcessedUpload, SourceFormat, WEBP_METHOD,
-    WEBP_SNS_STRENGTH,
+    pixel_width, process, resize_with, variant_base, variant_widths, ProcessedUpload, SourceFormat,
+    RESIZE_FILTER, WEBP_METHOD, WEBP_SNS_STRENGTH,
 };
 pub use store::{process_upload, store_processed, store_upload, warm, StoredImage};
 pub use upload::upload_routes;
