@@ -268,7 +268,7 @@ pub fn effective_width(widths: &[u32], requested: u32, source_width: u32) -> u32
 }
 
 /// Effort of libwebp's lossy encoder, 0 (fastest) to 6 (smallest); 4 is libwebp's and
-/// Pillow's default. Method 2 encodes in less than half the time of 4 for about 5% more bytes
+/// Pillow's default. Method 2 encodes in less than half the time of 4 for about 6% more bytes
 /// at the same quality setting and nearly the same fidelity (`image_bench` prints time, bytes
 /// and PSNR per method); the Mitchell filter below more than pays those bytes back.
 pub const WEBP_METHOD: i32 = 2;
