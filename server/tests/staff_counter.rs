@@ -8,44 +8,13 @@ mod common;
 use app::admin::model::ReturnCondition;
 use app::ssr::admin::counter::{self, CounterError, ReturnReport};
 use app::ssr::admin::units;
-use app::ssr::booking::{self, Holder};
+
 use booking_fixtures::*;
 use chrono::{Duration, Utc};
 use rust_decimal::Decimal;
 use server::mail::QueuedOrderMail;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
-use uuid::Uuid;
-
-async fn staff(pool: &PgPool) -> i64 {
-    sqlx::query_scalar(
-        "INSERT INTO users (email, name, password_hash, role) VALUES ('sam@shop.test', 'Sam', 'x', 'staff') RETURNING id",
-    )
-    .fetch_one(pool)
-    .await
-    .expect("insert the staff member")
-}
-
-/// A confirmed booking of `period` on the product's first free unit; returns (number, line id).
-async fn booked(
-    pool: &PgPool,
-    terms: &app::ssr::terms::ProductTerms,
-    period: app::domain::period::RentalPeriod,
-    who: &booking::Customer,
-) -> (String, i64) {
-    let cart = Uuid::new_v4();
-    let holder = Holder {
-        cart_token: cart,
-        customer_id: Some(who.id),
-    };
-    let held = booking::place_hold(pool, TZ, terms, period, holder, Duration::minutes(15), None)
-        .await
-        .expect("the hold");
-    let number = booking::confirm_cart(pool, cart, who, &shop(), &QueuedOrderMail)
-        .await
-        .expect("the confirmation");
-    (number, held.reservation_id)
-}
 
 async fn unit_of(pool: &PgPool, line: i64) -> String {
     sqlx::query_scalar(

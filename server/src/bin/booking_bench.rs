@@ -10,14 +10,14 @@ use app::ssr::terms::ProductTerms;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, PgConnection, PgPool, Row};
-use std::str::FromStr;
+use sqlx::{PgConnection, PgPool, Row};
 use std::sync::Arc;
 use std::time::Instant;
 
-type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+mod bench_support;
 
-const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+use bench_support::{percentile, BenchResult};
+
 const TZ: Tz = chrono_tz::Europe::Brussels;
 const CALENDAR_UNITS: i64 = 20;
 const RESERVATIONS: i64 = 10_000;
@@ -31,21 +31,7 @@ const BOOKING_WINDOW_DAYS: u32 = 240;
 
 #[tokio::main]
 async fn main() -> BenchResult<()> {
-    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned());
-    // CREATE/DROP DATABASE from the maintenance database, which every server has.
-    let server = PgConnectOptions::from_str(&url)?;
-    let mut admin = PgConnection::connect_with(&server.clone().database("postgres")).await?;
-    let name = format!("rentwise_bench_{}", std::process::id());
-    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await?;
-    eprintln!("[booking_bench] created database {name}");
-    let outcome = run(server.database(&name)).await;
-    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await?;
-    eprintln!("[booking_bench] dropped database {name}");
-    outcome
+    bench_support::in_throwaway_database("rentwise_bench", run).await
 }
 
 async fn run(options: PgConnectOptions) -> BenchResult<()> {
@@ -333,14 +319,4 @@ async fn book_many(
 /// `--plan` prints the calendar query's EXPLAIN ANALYZE to stderr.
 fn show_plan() -> bool {
     std::env::args().any(|arg| arg == "--plan")
-}
-
-/// The `q` quantile (nearest rank) of `values`; sorts them.
-fn percentile(values: &mut [f64], q: f64) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    values.sort_by(f64::total_cmp);
-    let rank = ((values.len() as f64 * q).ceil() as usize).clamp(1, values.len());
-    values[rank - 1]
 }

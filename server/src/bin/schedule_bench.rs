@@ -11,14 +11,14 @@ use axum::http::{header, Request, StatusCode};
 use chrono::{Days, Utc};
 use chrono_tz::Tz;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, PgConnection, PgPool};
-use std::str::FromStr;
+use sqlx::PgPool;
 use std::time::Instant;
 use tower::ServiceExt;
 
-type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+mod bench_support;
 
-const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+use bench_support::{percentile, BenchResult};
+
 const TZ: Tz = chrono_tz::Europe::Brussels;
 const PRODUCTS: i64 = 50;
 const UNITS_PER_PRODUCT: i64 = 10;
@@ -32,20 +32,7 @@ const STAFF_PASSWORD: &str = "a long enough bench password";
 
 #[tokio::main]
 async fn main() -> BenchResult<()> {
-    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned());
-    let server = PgConnectOptions::from_str(&url)?;
-    let mut admin = PgConnection::connect_with(&server.clone().database("postgres")).await?;
-    let name = format!("rentwise_schedule_bench_{}", std::process::id());
-    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await?;
-    eprintln!("[schedule_bench] created database {name}");
-    let outcome = run(server.database(&name)).await;
-    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await?;
-    eprintln!("[schedule_bench] dropped database {name}");
-    outcome
+    bench_support::in_throwaway_database("rentwise_schedule_bench", run).await
 }
 
 async fn run(options: PgConnectOptions) -> BenchResult<()> {
@@ -277,14 +264,4 @@ fn print_times(times: &mut [f64]) {
         percentile(times, 1.0),
         mean
     );
-}
-
-/// The `q` quantile (nearest rank) of `values`; sorts them.
-fn percentile(values: &mut [f64], q: f64) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    values.sort_by(f64::total_cmp);
-    let rank = ((values.len() as f64 * q).ceil() as usize).clamp(1, values.len());
-    values[rank - 1]
 }

@@ -171,3 +171,34 @@ pub async fn free(pool: &PgPool, terms: &ProductTerms, period: &RentalPeriod) ->
 
 pub const ACTIVE_ON_PRODUCT: &str = "SELECT count(*) FROM reservations
     WHERE product_id = $1 AND state IN ('held', 'confirmed', 'picked_up')";
+
+/// A staff member; returns the id.
+pub async fn staff(pool: &PgPool) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO users (email, name, password_hash, role) VALUES ('sam@shop.test', 'Sam', 'x', 'staff') RETURNING id",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("insert the staff member")
+}
+
+/// A confirmed booking of `period` on the product's first free unit; returns (number, line id).
+pub async fn booked(
+    pool: &PgPool,
+    terms: &ProductTerms,
+    period: RentalPeriod,
+    who: &Customer,
+) -> (String, i64) {
+    let cart = Uuid::new_v4();
+    let holder = Holder {
+        cart_token: cart,
+        customer_id: Some(who.id),
+    };
+    let held = booking::place_hold(pool, TZ, terms, period, holder, Duration::minutes(15), None)
+        .await
+        .expect("the hold");
+    let number = booking::confirm_cart(pool, cart, who, &shop(), &server::mail::QueuedOrderMail)
+        .await
+        .expect("the confirmation");
+    (number, held.reservation_id)
+}
