@@ -237,3 +237,20 @@ test('a customer gets the 404 of a page that does not exist, anywhere under /adm
     await expect(page.locator('.admin-nav')).toHaveCount(0);
   }
 });
+
+test('on a 375 px phone no staff or shop page is wider than the screen', async ({ page }) => {
+  test.skip(!STAFF_PASSWORD, 'STAFF_PASSWORD is not set: ./x test creates the staff account and sets it');
+  await page.setViewportSize({ width: 375, height: 800 });
+  await signInAsStaff(page);
+  const pages = [
+    '/admin', '/admin/orders', '/admin/schedule', '/admin/products', '/admin/products/new',
+    '/admin/products/vango-odyssey-air-500-family-tent', '/admin/customers', '/admin/jobs',
+    '/admin/reports', '/', '/rentals/vango-odyssey-air-500-family-tent', '/cart', '/account',
+  ];
+  for (const path of pages) {
+    await page.goto(path);
+    // Wide tables scroll inside their own box; the page itself must not scroll sideways.
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(width, `${path} is ${width} px wide`).toBeLessThanOrEqual(375);
+  }
+});
