@@ -285,3 +285,54 @@ async fn booking_signing_up_and_privacy_over_http(_: PgPoolOptions, connect: PgC
     );
     app.finish().await;
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn signing_out_kills_the_session_and_signing_in_makes_a_new_one(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let pool = test_pool(connect).await;
+    let app = spawn_app(pool.clone()).await;
+    let account = [
+        ("name", "Ann Owner"),
+        ("email", "ann@example.com"),
+        ("password", "a long enough password"),
+        ("next", "/account/rentals"),
+    ];
+    let (status, cookie, body) = call(&app, "sign-up", &account, None).await;
+    assert_eq!(status, 200, "{body}");
+    let first = cookie.expect("a session cookie at sign-up");
+    let (status, _, body) = call(&app, "my-rentals", &[], Some(&first)).await;
+    assert_eq!(status, 200, "signed in: {body}");
+
+    let (status, _, body) = call(&app, "sign-out", &[], Some(&first)).await;
+    assert!(
+        matches!(status, 200 | 302 | 303),
+        "sign-out answered {status}: {body}"
+    );
+    // The old cookie, replayed after sign-out, is nobody's.
+    let (status, _, body) = call(&app, "my-rentals", &[], Some(&first)).await;
+    assert_eq!(status, 401, "the old session after sign-out: {body}");
+    let (status, _, body) = call(&app, "me", &[], Some(&first)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body.trim(),
+        "null",
+        "nobody is signed in with the old cookie"
+    );
+
+    let sign_in = [
+        ("email", "ann@example.com"),
+        ("password", "a long enough password"),
+        ("next", "/account/rentals"),
+    ];
+    let (status, cookie, body) = call(&app, "sign-in", &sign_in, Some(&first)).await;
+    assert_eq!(status, 200, "{body}");
+    let second = cookie.expect("a session cookie at sign-in");
+    assert_ne!(second, first, "signing in again makes a new session id");
+    let (status, _, body) = call(&app, "my-rentals", &[], Some(&second)).await;
+    assert_eq!(status, 200, "signed in again: {body}");
+    let (status, _, _) = call(&app, "my-rentals", &[], Some(&first)).await;
+    assert_eq!(status, 401, "the old id stays dead");
+    app.finish().await;
+}
