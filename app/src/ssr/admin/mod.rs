@@ -122,15 +122,7 @@ pub async fn actions_on(
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(at, actor, action, detail)| StaffActionView {
-            at: format_local(at, tz),
-            actor,
-            action,
-            detail,
-        })
-        .collect())
+    Ok(action_views(rows, tz))
 }
 
 /// The latest changes staff made to any object of `kind` (`product`, `job`), newest first.
@@ -148,15 +140,22 @@ pub async fn recent_actions(
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
+    Ok(action_views(rows, tz))
+}
+
+/// `staff_actions` rows (at, actor, action, detail) as the pages show them.
+fn action_views(
+    rows: Vec<(DateTime<Utc>, String, String, String)>,
+    tz: Tz,
+) -> Vec<StaffActionView> {
+    rows.into_iter()
         .map(|(at, actor, action, detail)| StaffActionView {
             at: format_local(at, tz),
             actor,
             action,
             detail,
         })
-        .collect())
+        .collect()
 }
 
 /// Row offset of `page` (1-based) for `per_page` rows.
