@@ -9,6 +9,7 @@ CARGO_LEPTOS_VERSION=0.3.11
 # The wasm-bindgen-cli version must equal the `wasm-bindgen = "=X"` pin in Cargo.toml.
 WASM_BINDGEN_VERSION="$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' "$ROOT/Cargo.toml" 2>/dev/null || true)"
 BINARYEN_NPM_VERSION=132.0.0
+CARGO_AUDIT_VERSION=0.22.2
 
 log() { printf '\033[1m[tools]\033[0m %s\n' "$*" >&2; }
 
@@ -58,6 +59,14 @@ ensure_wasm_bindgen() {
   log "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
   # Not --locked: its lockfile also wants a newer rustc.
   cargo install -q wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+}
+
+ensure_cargo_audit() {
+  if cargo audit --version 2>/dev/null | grep -q " $CARGO_AUDIT_VERSION\$"; then return 0; fi
+  # Without binary scanning (the default feature), which `./x audit` does not use: fewer crates
+  # to build. --locked works on current rustc (it needs 1.88).
+  log "cargo install cargo-audit $CARGO_AUDIT_VERSION; about 4 to 7 minutes once"
+  cargo install -q --locked cargo-audit --version "$CARGO_AUDIT_VERSION" --no-default-features --force
 }
 
 ensure_wasm_opt() {
