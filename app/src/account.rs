@@ -43,7 +43,7 @@ pub async fn sign_in(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::ssr::{account_error, accounts, invalid_field, shop};
+    use crate::ssr::{account_error, accounts, invalid_field, shop, too_many_attempts};
     let shop = shop()?;
     if email.trim().is_empty() {
         return Err(invalid_field("email", "Please enter your email address."));
@@ -51,6 +51,11 @@ pub async fn sign_in(
     if password.is_empty() || password.len() > 1000 {
         return Err(invalid_field("password", "Please enter your password."));
     }
+    let client = use_context::<axum::http::request::Parts>()
+        .and_then(|parts| shop.sign_in_limits.client_address(&parts));
+    shop.sign_in_limits
+        .attempt(client, &email)
+        .map_err(too_many_attempts)?;
     let user = accounts::authenticate(&shop.pool, email.trim(), &password)
         .await
         .map_err(account_error)?

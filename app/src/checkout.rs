@@ -64,7 +64,7 @@ pub async fn remove_from_cart(reservation_id: String) -> Result<(), AppError> {
 /// Books everything in the cart for the signed-in customer and enqueues the confirmation
 /// email in the same transaction; then shows the order.
 #[server(prefix = "/api", endpoint = "confirm")]
-pub async fn confirm_booking() -> Result<(), AppError> {
+pub async fn confirm_booking(order: Option<String>) -> Result<(), AppError> {
     use crate::ssr::{
         account_error, accounts::CART_KEY, booking, booking_error, current_user, session, shop,
         sign_in_required,
@@ -82,15 +82,32 @@ pub async fn confirm_booking() -> Result<(), AppError> {
         name: user.name,
         email: user.email,
     };
-    let number = booking::confirm_cart(
-        &shop.pool,
-        token,
-        &customer,
-        &shop.details(),
-        shop.mail.as_ref(),
-    )
-    .await
-    .map_err(booking_error)?;
+    // The form names the order the customer saw: submitting it twice books it once.
+    let confirmed = match order.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        Some(number) if number.len() <= 40 => {
+            booking::confirm_cart_once(
+                &shop.pool,
+                token,
+                &customer,
+                number,
+                &shop.details(),
+                shop.mail.as_ref(),
+            )
+            .await
+        }
+        Some(_) => Err(booking::BookingError::EmptyCart),
+        None => {
+            booking::confirm_cart(
+                &shop.pool,
+                token,
+                &customer,
+                &shop.details(),
+                shop.mail.as_ref(),
+            )
+            .await
+        }
+    };
+    let number = confirmed.map_err(booking_error)?;
     leptos_axum::redirect(&format!("/orders/{number}?confirmed=1"));
     Ok(())
 }
@@ -155,10 +172,13 @@ pub fn CartPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let (cart, user) = (cart.await, user.await);
                 match (cart, user) {
-                    (Ok(Some(order)), Ok(user)) => view! {
-                        <CartBody order remove />
-                        <Checkout user confirm />
-                    }.into_any(),
+                    (Ok(Some(order)), Ok(user)) => {
+                        let order_number = order.number.clone();
+                        view! {
+                            <CartBody order remove />
+                            <Checkout user confirm order_number />
+                        }.into_any()
+                    }
                     (Ok(None), _) => view! {
                         <div class="empty">
                             <p>"Your cart is empty. Holds last a limited time, so an old cart may have been released."</p>
@@ -234,6 +254,7 @@ fn LineDetails(line: OrderLineView, currency: String) -> impl IntoView {
 fn Checkout(
     user: Option<crate::model::CurrentUser>,
     confirm: ServerAction<ConfirmBooking>,
+    order_number: String,
 ) -> impl IntoView {
     let error = move || {
         confirm
@@ -248,6 +269,7 @@ fn Checkout(
                 <h2 id="checkout-heading">"Confirm your booking"</h2>
                 <p>{format!("Booking as {} ({}). You pay at pickup; we email you a confirmation.", user.name, user.email)}</p>
                 <ActionForm action=confirm>
+                    <input type="hidden" name="order" value=order_number />
                     <p class="form-error" role="alert">{error}</p>
                     <button type="submit" class="button" disabled=move || confirm.pending().get()>
                         {move || if confirm.pending().get() { "Confirming…" } else { "Confirm booking" }}

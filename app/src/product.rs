@@ -122,14 +122,28 @@ pub async fn reserve(
     end_date: String,
     end_time: String,
     quantity: Option<String>,
+    request_key: Option<String>,
 ) -> Result<(), AppError> {
     use crate::domain::booking_request::parse_quantity;
     use crate::ssr::{
-        account_error, accounts, booking, booking_error, current_user, db_error, invalid_field,
-        session, shop,
+        account_error, accounts, booking, booking_error, current_user, db_error, invalid,
+        invalid_field, session, shop,
     };
 
     let shop = shop()?;
+    // An idempotency key: a client that retries a submit whose answer it never got sends the
+    // same key, and gets the holds of the first submit instead of new ones.
+    let request_key = match request_key.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Some(uuid::Uuid::parse_str(text).map_err(|_| {
+            invalid(
+                "That booking request was not understood. Please reload the page and try again.",
+            )
+        })?),
+    };
+    let unit_key = |n: u32| {
+        request_key.map(|key| uuid::Uuid::from_u128(key.as_u128().wrapping_add(u128::from(n))))
+    };
     let fields = BookingFields {
         start_date,
         start_time,
@@ -141,15 +155,6 @@ pub async fn reserve(
     let mut conn = shop.pool.acquire().await.map_err(db_error)?;
     let (terms, period, free) = checked_request(&shop, &mut conn, &slug, &fields).await?;
     drop(conn);
-    if free < i64::from(quantity) {
-        return Err(booking_error(if free == 0 {
-            booking::BookingError::Unavailable
-        } else {
-            booking::BookingError::Refused(format!(
-                "Only {free} of these are free for your dates. Please choose fewer or other dates."
-            ))
-        }));
-    }
     let session = session().await?;
     let user = current_user(&shop).await?;
     let holder = booking::Holder {
@@ -158,9 +163,25 @@ pub async fn reserve(
             .map_err(account_error)?,
         customer_id: user.map(|u| u.id),
     };
+    let replay = match unit_key(0) {
+        Some(key) => booking::earlier_hold(&shop.pool, key, holder)
+            .await
+            .map_err(booking_error)?
+            .is_some(),
+        None => false,
+    };
+    if !replay && free < i64::from(quantity) {
+        return Err(booking_error(if free == 0 {
+            booking::BookingError::Unavailable
+        } else {
+            booking::BookingError::Refused(format!(
+                "Only {free} of these are free for your dates. Please choose fewer or other dates."
+            ))
+        }));
+    }
     let hold = chrono::Duration::minutes(shop.hold_minutes);
     let mut placed = Vec::new();
-    for _ in 0..quantity {
+    for n in 0..quantity {
         match booking::place_hold(
             &shop.pool,
             shop.time_zone,
@@ -168,7 +189,7 @@ pub async fn reserve(
             period,
             holder,
             hold,
-            None,
+            unit_key(n),
         )
         .await
         {

@@ -65,6 +65,15 @@ pub struct Config {
     pub opening_hours: String,
     pub hold_minutes: i64,
     pub session_secure: bool,
+    /// Sign-in attempts a minute per client address and per account.
+    pub sign_in_per_address: u32,
+    pub sign_in_per_account: u32,
+    /// Behind our own proxy: take the client address from X-Forwarded-For's last entry.
+    pub trust_forwarded_for: bool,
+    /// How long a claimed job is held before another worker may take it over.
+    pub job_lease: Duration,
+    /// The wait before a failed job's first retry (doubling after each further failure).
+    pub job_first_retry: Duration,
 }
 
 /// Every variable the server reads: name, default, accepted form. The README's table is this.
@@ -194,6 +203,31 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "RENTWISE_SECURE_COOKIES",
         "false",
         "true or false: mark the session cookie Secure (set true behind HTTPS)",
+    ),
+    (
+        "RENTWISE_SIGN_IN_PER_ADDRESS",
+        "20",
+        "sign-in attempts a minute from one client address, 1 to 100000; more get 429",
+    ),
+    (
+        "RENTWISE_SIGN_IN_PER_ACCOUNT",
+        "5",
+        "sign-in attempts a minute for one account, 1 to 100000; more get 429",
+    ),
+    (
+        "RENTWISE_TRUST_X_FORWARDED_FOR",
+        "false",
+        "true or false: true only behind a proxy that appends the client to X-Forwarded-For",
+    ),
+    (
+        "RENTWISE_JOB_LEASE_SECS",
+        "60",
+        "seconds, 1 to 3600: a job whose worker died runs again after this",
+    ),
+    (
+        "RENTWISE_JOB_FIRST_RETRY_SECS",
+        "60",
+        "seconds, 1 to 86400: the wait before a failed job's first retry (then doubling)",
     ),
 ];
 
@@ -356,6 +390,21 @@ impl Config {
             _ => return Err(fail("RENTWISE_SECURE_COOKIES", secure_raw)),
         };
 
+        let yes_no = |name: &'static str| -> Result<bool, ConfigError> {
+            let (value, _) = raw(name);
+            match value.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Ok(true),
+                "false" | "0" | "no" => Ok(false),
+                _ => Err(fail(name, value)),
+            }
+        };
+        let sign_in_per_address = as_u32(bounded("RENTWISE_SIGN_IN_PER_ADDRESS", 1, 100_000)?);
+        let sign_in_per_account = as_u32(bounded("RENTWISE_SIGN_IN_PER_ACCOUNT", 1, 100_000)?);
+        let trust_forwarded_for = yes_no("RENTWISE_TRUST_X_FORWARDED_FOR")?;
+        let job_lease = Duration::from_secs(bounded("RENTWISE_JOB_LEASE_SECS", 1, 3600)?);
+        let job_first_retry =
+            Duration::from_secs(bounded("RENTWISE_JOB_FIRST_RETRY_SECS", 1, 86_400)?);
+
         let (log, _) = raw("RENTWISE_LOG");
         if tracing_subscriber::EnvFilter::try_new(&log).is_err() {
             return Err(fail("RENTWISE_LOG", log));
@@ -384,6 +433,11 @@ impl Config {
             opening_hours,
             hold_minutes,
             session_secure,
+            sign_in_per_address,
+            sign_in_per_account,
+            trust_forwarded_for,
+            job_lease,
+            job_first_retry,
         })
     }
 }

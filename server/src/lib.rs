@@ -14,11 +14,11 @@ pub mod page_cache;
 pub mod security;
 pub mod staff;
 
-use app::ssr::{catalog_cache::CatalogCache, ShopContext};
+use app::ssr::{catalog_cache::CatalogCache, sign_in_limits::SignInLimits, ShopContext};
 use config::Config;
 use leptos::prelude::LeptosOptions;
 use sqlx::PgPool;
-use std::{net::SocketAddr, time::Instant};
+use std::{net::SocketAddr, num::NonZeroU32, time::Instant};
 use tokio::net::TcpListener;
 
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +82,11 @@ pub fn shop_context(
             .is_none()
             .then(|| mail::outbox_dir(&config.data_dir)),
         upload_limit_mb: config.upload_max_bytes / (1024 * 1024),
+        sign_in_limits: std::sync::Arc::new(SignInLimits::new(
+            NonZeroU32::new(config.sign_in_per_address).unwrap_or(NonZeroU32::MIN),
+            NonZeroU32::new(config.sign_in_per_account).unwrap_or(NonZeroU32::MIN),
+            config.trust_forwarded_for,
+        )),
     }
 }
 
@@ -136,23 +141,34 @@ pub async fn prepare(config: &Config) -> Result<Ready, StartupError> {
         &config.data_dir,
         &config.mail_from,
     )?);
-    let job_runner = jobs::Runner::new(pool.clone(), jobs::RunnerConfig::default())
-        .register(mail::EMAIL_JOB, mail::EmailJob { mailer })
-        .register(
-            mail::REMINDERS_JOB,
-            mail::ReminderJob {
-                shop: app::ssr::booking::ShopDetails {
-                    tz: config.time_zone,
-                    currency: config.currency.clone(),
-                    pickup_address: config.pickup_address.clone(),
-                    opening_hours: config.opening_hours.clone(),
-                },
+    let retry = jobs::RetryPolicy {
+        first_retry: config.job_first_retry,
+        ..jobs::RetryPolicy::default()
+    };
+    let job_runner = jobs::Runner::new(
+        pool.clone(),
+        jobs::RunnerConfig {
+            lease: config.job_lease,
+            ..jobs::RunnerConfig::default()
+        },
+    )
+    .register_with(mail::EMAIL_JOB, mail::EmailJob { mailer }, retry)
+    .register_with(
+        mail::REMINDERS_JOB,
+        mail::ReminderJob {
+            shop: app::ssr::booking::ShopDetails {
+                tz: config.time_zone,
+                currency: config.currency.clone(),
+                pickup_address: config.pickup_address.clone(),
+                opening_hours: config.opening_hours.clone(),
             },
-        )
-        .every(mail::REMINDERS_JOB, std::time::Duration::from_secs(15 * 60))
-        .register(mail::EXPIRE_HOLDS_JOB, mail::ExpireHoldsJob)
-        .every(mail::EXPIRE_HOLDS_JOB, std::time::Duration::from_secs(60))
-        .start();
+        },
+        retry,
+    )
+    .every(mail::REMINDERS_JOB, std::time::Duration::from_secs(15 * 60))
+    .register_with(mail::EXPIRE_HOLDS_JOB, mail::ExpireHoldsJob, retry)
+    .every(mail::EXPIRE_HOLDS_JOB, std::time::Duration::from_secs(60))
+    .start();
     let image_cache = images::ImageCache::open(
         images::cache_dir(&config.data_dir),
         images::ImageSettings::from_config(config),
@@ -216,9 +232,15 @@ pub async fn serve(
             tracing::debug!(error = %err, "could not set TCP_NODELAY");
         }
     });
-    let served = axum::serve(listener, ready.router)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    // With the peer's address on each request: the sign-in limits count per client address.
+    let served = axum::serve(
+        listener,
+        ready
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
     // Requests are drained; now stop claiming jobs and let the running ones finish.
     ready.jobs.shutdown().await;
     served

@@ -3,117 +3,16 @@
 
 mod common;
 
+use common::smtp::SmtpSink;
+
 use chrono::Datelike;
 use server::jobs::{RetryPolicy, Runner, RunnerConfig, RunnerHandle};
 use server::mail::{enqueue_email, EmailJob, EmailRequest, Mailer, EMAIL_JOB};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpSocket, TcpStream};
-
-/// A minimal SMTP server: accepts every message and keeps its DATA. Stoppable and restartable
-/// on the same port.
-struct SmtpSink {
-    port: u16,
-    messages: Arc<Mutex<Vec<(String, Instant)>>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl SmtpSink {
-    async fn start() -> SmtpSink {
-        let mut sink = SmtpSink {
-            port: 0,
-            messages: Arc::default(),
-            task: None,
-        };
-        sink.listen().await;
-        sink
-    }
-
-    async fn listen(&mut self) {
-        let socket = TcpSocket::new_v4().expect("socket");
-        socket.set_reuseaddr(true).expect("SO_REUSEADDR");
-        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], self.port));
-        socket.bind(addr).expect("bind the SMTP port");
-        let listener = socket.listen(64).expect("listen");
-        self.port = listener.local_addr().expect("address").port();
-        let messages = self.messages.clone();
-        self.task = Some(tokio::spawn(async move {
-            let mut sessions = tokio::task::JoinSet::new();
-            while let Ok((stream, _)) = listener.accept().await {
-                sessions.spawn(session(stream, messages.clone()));
-            }
-        }));
-    }
-
-    /// Closes the port and every open connection.
-    fn stop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
-
-    async fn restart(&mut self) {
-        self.stop();
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        self.listen().await;
-    }
-
-    fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
-    }
-
-    fn messages(&self) -> Vec<String> {
-        let messages = self.messages.lock().expect("sink lock");
-        messages.iter().map(|(data, _)| data.clone()).collect()
-    }
-}
-
-async fn session(stream: TcpStream, messages: Arc<Mutex<Vec<(String, Instant)>>>) {
-    let (read, mut write) = stream.into_split();
-    let mut lines = BufReader::new(read);
-    let _ = write.write_all(b"220 sink ESMTP\r\n").await;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        match lines.read_line(&mut line).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
-        }
-        let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
-        let reply: &[u8] = match verb.as_str() {
-            "EHLO" | "HELO" => b"250-sink\r\n250 8BITMIME\r\n",
-            "DATA" => {
-                let _ = write.write_all(b"354 go ahead\r\n").await;
-                let mut data = String::new();
-                loop {
-                    line.clear();
-                    match lines.read_line(&mut line).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(_) if line == ".\r\n" => break,
-                        Ok(_) => data.push_str(&line),
-                    }
-                }
-                messages
-                    .lock()
-                    .expect("sink lock")
-                    .push((data, Instant::now()));
-                b"250 queued\r\n"
-            }
-            "QUIT" => {
-                let _ = write.write_all(b"221 bye\r\n").await;
-                return;
-            }
-            _ => b"250 OK\r\n",
-        };
-        if write.write_all(reply).await.is_err() {
-            return;
-        }
-    }
-}
 
 fn confirmation(order: &str, name: &str) -> EmailRequest {
     let values = [
@@ -481,15 +380,13 @@ async fn benchmark_5000_confirmations(_: PgPoolOptions, connect: PgConnectOption
         );
     }
     let enqueue_done = started.elapsed();
-    while sink.messages.lock().expect("sink lock").len() < EMAILS {
+    while sink.count() < EMAILS {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let total = started.elapsed();
     runner.shutdown().await;
     let mut latencies: Vec<Duration> = sink
-        .messages
-        .lock()
-        .expect("sink lock")
+        .timed_messages()
         .iter()
         .filter_map(|(data, accepted)| {
             let id = data.lines().find_map(|l| l.strip_prefix("Message-ID: "))?;

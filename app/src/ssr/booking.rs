@@ -6,7 +6,7 @@ use super::outbox::{OrderEmail, OrderMail};
 use super::terms::ProductTerms;
 use crate::domain::order_state::{customer_cancel_refusal, OrderState};
 use crate::domain::period::{format_local, RentalPeriod};
-use crate::domain::pricing::{quote, PricingError, QuoteLine};
+use crate::domain::pricing::{quote, PricingError, Quote, QuoteLine};
 use crate::money::format_money;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
@@ -76,21 +76,74 @@ pub async fn place_hold(
     request_key: Option<Uuid>,
 ) -> Result<Hold, BookingError> {
     let priced = quote(&terms.tiers, period.local_span(tz))?;
-    let mut tx = pool.begin().await?;
     if let Some(key) = request_key {
-        let earlier: Option<(i64, i64, i64)> =
-            sqlx::query_as("SELECT order_id, id, unit_id FROM reservations WHERE request_key = $1")
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if let Some((order_id, reservation_id, unit_id)) = earlier {
-            return Ok(Hold {
-                order_id,
-                reservation_id,
-                unit_id,
-            });
+        if let Some(earlier) = earlier_hold(pool, key, holder).await? {
+            return Ok(earlier);
         }
     }
+    match hold_in_transaction(pool, terms, period, holder, hold, request_key, &priced).await {
+        // The same key raced in twice: the other request won; answer with its hold.
+        Err(BookingError::Database(err)) if is_unique_violation(&err) => match request_key {
+            Some(key) => earlier_hold(pool, key, holder)
+                .await?
+                .ok_or(BookingError::Database(err)),
+            None => Err(BookingError::Database(err)),
+        },
+        other => other,
+    }
+}
+
+/// The hold an earlier request with `key` made for this same holder. A key of someone else's
+/// request is refused rather than answered with their hold.
+pub async fn earlier_hold(
+    pool: &PgPool,
+    key: Uuid,
+    holder: Holder,
+) -> Result<Option<Hold>, BookingError> {
+    // order, reservation, unit, the order's cart token and customer
+    type Row = (i64, i64, i64, Option<Uuid>, Option<i64>);
+    let earlier: Option<Row> = sqlx::query_as(
+        "SELECT r.order_id, r.id, r.unit_id, o.cart_token, o.customer_id
+           FROM reservations r JOIN orders o ON o.id = r.order_id
+          WHERE r.request_key = $1",
+    )
+    .bind(key)
+    .fetch_optional(pool)
+    .await?;
+    let Some((order_id, reservation_id, unit_id, cart_token, customer_id)) = earlier else {
+        return Ok(None);
+    };
+    let same_holder = cart_token == Some(holder.cart_token)
+        || (customer_id.is_some() && customer_id == holder.customer_id);
+    if !same_holder {
+        return Err(BookingError::Refused(
+            "This booking request was already used. Please reload the page and try again."
+                .to_owned(),
+        ));
+    }
+    Ok(Some(Hold {
+        order_id,
+        reservation_id,
+        unit_id,
+    }))
+}
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "23505")
+}
+
+async fn hold_in_transaction(
+    pool: &PgPool,
+    terms: &ProductTerms,
+    period: RentalPeriod,
+    holder: Holder,
+    hold: Duration,
+    request_key: Option<Uuid>,
+    priced: &Quote,
+) -> Result<Hold, BookingError> {
+    let mut tx = pool.begin().await?;
     let (order_id, created): (i64, bool) = sqlx::query_as(
         "INSERT INTO orders (cart_token, customer_id) VALUES ($1, $2)
          ON CONFLICT (cart_token) DO UPDATE
@@ -334,6 +387,55 @@ pub async fn confirm_cart(
 ) -> Result<String, BookingError> {
     let by = Actor::Customer(customer.id);
     confirm_cart_by(pool, cart_token, customer, by, shop, mail).await
+}
+
+/// [`confirm_cart`] of the cart the customer saw as order `number`, idempotently: a repeated
+/// submit (a retry after a lost answer, a double click) answers with the same order number and
+/// books nothing more. A cart that became another order meanwhile is refused, not confirmed.
+pub async fn confirm_cart_once(
+    pool: &PgPool,
+    cart_token: Uuid,
+    customer: &Customer,
+    number: &str,
+    shop: &ShopDetails,
+    mail: &dyn OrderMail,
+) -> Result<String, BookingError> {
+    if let Some(done) = confirmed_number(pool, number, customer.id).await? {
+        return Ok(done);
+    }
+    let current: Option<String> =
+        sqlx::query_scalar("SELECT number FROM orders WHERE cart_token = $1 AND state = 'held'")
+            .bind(cart_token)
+            .fetch_optional(pool)
+            .await?;
+    if current.as_deref().is_some_and(|current| current != number) {
+        return Err(BookingError::Refused(
+            "Your cart has changed since this page was shown. Please check it and confirm again."
+                .to_owned(),
+        ));
+    }
+    match confirm_cart(pool, cart_token, customer, shop, mail).await {
+        // A concurrent submit of the same cart won the race: answer with its result.
+        Err(BookingError::EmptyCart) => confirmed_number(pool, number, customer.id)
+            .await?
+            .ok_or(BookingError::EmptyCart),
+        other => other,
+    }
+}
+
+async fn confirmed_number(
+    pool: &PgPool,
+    number: &str,
+    customer_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT number FROM orders
+          WHERE number = $1 AND customer_id = $2 AND confirmed_at IS NOT NULL",
+    )
+    .bind(number)
+    .bind(customer_id)
+    .fetch_optional(pool)
+    .await
 }
 
 /// [`confirm_cart`], recorded as done `by` someone (staff confirming a customer's cart).
@@ -641,7 +743,7 @@ pub async fn remove_cart_line(
 ) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let order_id: Option<i64> = sqlx::query_scalar(
-        "UPDATE reservations r SET state = 'cancelled', held_until = NULL
+        "UPDATE reservations r SET state = 'cancelled', held_until = NULL, request_key = NULL
            FROM orders o
           WHERE r.id = $2 AND r.order_id = o.id AND o.cart_token = $1 AND o.state = 'held'
             AND r.state IN ('held', 'expired')

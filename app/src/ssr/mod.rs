@@ -9,6 +9,7 @@ pub mod catalog_cache;
 pub mod orders;
 pub mod outbox;
 pub mod search;
+pub mod sign_in_limits;
 pub mod terms;
 
 use crate::error::AppError;
@@ -35,6 +36,8 @@ pub struct ShopContext {
     pub outbox_dir: Option<std::path::PathBuf>,
     /// The largest photo staff may upload, in MB.
     pub upload_limit_mb: usize,
+    /// Sign-in attempts allowed per client address and per account.
+    pub sign_in_limits: std::sync::Arc<sign_in_limits::SignInLimits>,
 }
 
 impl std::fmt::Debug for dyn admin::jobs::JobControl {
@@ -85,6 +88,11 @@ pub fn account_error(err: accounts::AccountError) -> AppError {
     match err {
         accounts::AccountError::EmailTaken => invalid_field("email", err.to_string()),
         accounts::AccountError::Database(err) => db_error(err),
+        // The session store is the database: when it fails, so does everything else for now.
+        accounts::AccountError::Session(cause) => {
+            tracing::warn!(request_id = %request_id(), %cause, "the session store failed; answering 503");
+            unavailable()
+        }
         other => {
             tracing::error!(request_id = %request_id(), error = %other, "account error");
             internal()
@@ -117,6 +125,19 @@ pub fn invalid_field(field: &str, message: impl Into<String>) -> AppError {
         field: field.to_owned(),
         message: message.into(),
     }
+}
+
+/// A 429: too many sign-in attempts; `Retry-After` says when the next one may come.
+pub fn too_many_attempts(refused: sign_in_limits::Refused) -> AppError {
+    let seconds = refused.retry_after_secs();
+    tracing::info!(request_id = %request_id(), seconds, "sign-in attempt refused by the rate limit");
+    set_status(StatusCode::TOO_MANY_REQUESTS);
+    if let Some(response) = use_context::<ResponseOptions>().filter(|_| !is_plain_form_post()) {
+        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+            response.insert_header(header::RETRY_AFTER, value);
+        }
+    }
+    AppError::TooManyAttempts { seconds }
 }
 
 /// A 401 asking the person to sign in.
@@ -245,20 +266,45 @@ pub fn invalid(message: impl Into<String>) -> AppError {
     AppError::Invalid(message.into())
 }
 
-/// Maps a database failure: pool exhaustion becomes 503 + Retry-After at once (the client may
-/// retry), anything else is logged with its cause and request id and becomes a 500.
+/// A 503 + Retry-After: a retry in a few seconds may work.
+fn unavailable() -> AppError {
+    set_status(StatusCode::SERVICE_UNAVAILABLE);
+    if let Some(response) = use_context::<ResponseOptions>().filter(|_| !is_plain_form_post()) {
+        response.insert_header(header::RETRY_AFTER, HeaderValue::from_static("2"));
+    }
+    AppError::Busy
+}
+
+/// True when `err` says the database could not be reached or dropped the connection (a restart,
+/// a failover, a killed backend): nothing the request did is at fault, and a retry may work.
+pub fn is_database_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // Class 08: connection exceptions; 57P01-57P03: the server shut down or restarts.
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
+}
+
+/// Maps a database failure: pool exhaustion and an unreachable database become 503 +
+/// Retry-After at once (the client may retry), anything else is logged with its cause and
+/// request id and becomes a 500.
 pub fn db_error(err: sqlx::Error) -> AppError {
     let request_id = request_id();
     match err {
-        sqlx::Error::PoolTimedOut => {
-            tracing::warn!(%request_id, "no database connection free in time; answering 503");
-            set_status(StatusCode::SERVICE_UNAVAILABLE);
-            if let Some(response) =
-                use_context::<ResponseOptions>().filter(|_| !is_plain_form_post())
-            {
-                response.insert_header(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        err if is_database_unavailable(&err) => {
+            if matches!(err, sqlx::Error::PoolTimedOut) {
+                tracing::warn!(%request_id, "no database connection free in time; answering 503");
+            } else {
+                tracing::warn!(%request_id, error = %err, "the database is unavailable; answering 503");
             }
-            AppError::Busy
+            unavailable()
         }
         other => {
             tracing::error!(%request_id, error = %other, cause = ?other, "database error");

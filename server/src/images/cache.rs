@@ -53,6 +53,8 @@ pub struct ImageCache {
     counters: CacheCounters,
     fail_encodes: AtomicBool,
     temp_counter: AtomicU64,
+    /// Why the last write to the cache failed (a full disk, a read-only mount), until one works.
+    write_failure: Mutex<Option<String>>,
 }
 
 impl ImageCache {
@@ -72,6 +74,7 @@ impl ImageCache {
             counters: CacheCounters::default(),
             fail_encodes: AtomicBool::new(false),
             temp_counter: AtomicU64::new(0),
+            write_failure: Mutex::default(),
         });
         let victims = cache.index.enforce_budget();
         cache.remove_evicted(&victims);
@@ -337,9 +340,18 @@ impl ImageCache {
             file.sync_all()
         });
         let renamed = written.and_then(|()| std::fs::rename(&temp, dir.join(name)));
-        if renamed.is_err() {
-            let _ = std::fs::remove_file(&temp);
-        }
+        *lock(&self.write_failure) = match &renamed {
+            Ok(()) => None,
+            Err(err) => {
+                let _ = std::fs::remove_file(&temp);
+                Some(err.to_string())
+            }
+        };
         Ok(renamed?)
+    }
+
+    /// Why the last write to the cache failed, while no later write has worked.
+    pub fn write_failure(&self) -> Option<String> {
+        lock(&self.write_failure).clone()
     }
 }

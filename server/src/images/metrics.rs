@@ -82,7 +82,13 @@ impl MetricSource for ImageCacheMetrics {
             }
             Ok(_) => dir_writable(self.cache.dir()),
             Err(err) => Some(format!("the image cache directory is unusable: {err}")),
-        };
+        }
+        .or_else(|| {
+            // Permissions can look fine on a full disk: the last write tells.
+            self.cache
+                .write_failure()
+                .map(|err| format!("writing to the image cache failed: {err}"))
+        });
         Some(SourceCheck {
             ok: check.is_none(),
             error: check,

@@ -11,6 +11,10 @@ use std::sync::Arc;
 /// The job kind that sends emails.
 pub const EMAIL_JOB: &str = "email";
 
+/// Runs an email gets: with the default retry policy (1 min doubling, at most 6 h apart) an SMTP
+/// outage of about a day loses nothing; after that the job is kept as failed for staff to retry.
+pub const EMAIL_MAX_ATTEMPTS: i32 = 12;
+
 /// An email to send about one entity (an order): at most one per (kind, entity).
 #[derive(Clone, Debug)]
 pub struct EmailRequest {
@@ -66,6 +70,7 @@ pub async fn enqueue_email(
         serde_json::to_value(&email).map_err(|err| EnqueueEmailError::Payload(err.to_string()))?;
     let job = NewJob {
         dedupe_key: Some(format!("{EMAIL_JOB}:{}", email.message_id)),
+        max_attempts: Some(EMAIL_MAX_ATTEMPTS),
         ..NewJob::new(EMAIL_JOB, payload)
     };
     Ok(jobs::enqueue(conn, job).await?)

@@ -7,6 +7,9 @@
 // Each test binary uses a different part of the harness.
 #![allow(dead_code)]
 
+pub mod process;
+pub mod smtp;
+
 use server::config::Config;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
@@ -101,12 +104,15 @@ pub async fn spawn_app_with(pool: PgPool, settings: server::http::HttpSettings) 
     let address = listener.local_addr().expect("bound address");
     let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stop.await;
-            })
-            .await
-            .expect("test server runs");
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stop.await;
+        })
+        .await
+        .expect("test server runs");
     });
     TestApp {
         address,
