@@ -45,7 +45,7 @@ pub async fn sign_in(
 ) -> Result<(), AppError> {
     use crate::ssr::{account_error, accounts, invalid_field, shop, too_many_attempts};
     let shop = shop()?;
-    if email.trim().is_empty() {
+    if email.trim().is_empty() || email.len() > 254 || email.chars().any(char::is_control) {
         return Err(invalid_field("email", "Please enter your email address."));
     }
     if password.is_empty() || password.len() > 1000 {

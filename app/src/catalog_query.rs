@@ -90,6 +90,13 @@ fn check(
         let message = format!("Please search with at most {MAX_SEARCH_CHARS} characters.");
         return Err(field("q", &message));
     }
+    if query
+        .search
+        .as_ref()
+        .is_some_and(|q| q.chars().any(char::is_control))
+    {
+        return Err(field("q", "Please search without control characters."));
+    }
     let date = |name: &str, text: &str| {
         NaiveDate::parse_from_str(text, "%Y-%m-%d")
             .map_err(|_| field(name, "Please enter a date such as 2027-03-14."))
@@ -263,6 +270,7 @@ mod tests {
         assert_eq!(field_of(problem(&[("page", "-1")])), "page");
         assert_eq!(field_of(problem(&[("sort", "random")])), "sort");
         assert_eq!(field_of(problem(&[("q", &"x".repeat(201))])), "q");
+        assert_eq!(field_of(problem(&[("q", "tent\u{0}")])), "q");
         assert_eq!(field_of(problem(&[("to", "2026-12-10")])), "from");
         assert_eq!(field_of(problem(&[("from", "tomorrow")])), "from");
         assert_eq!(

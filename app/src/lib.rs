@@ -88,7 +88,7 @@ pub fn App() -> impl IntoView {
     view! {
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
         <Meta name="description" content="Rent outdoor gear, cameras, tools and party equipment by the hour, day or week." />
-        <Title formatter=|text: String| if text.is_empty() { "rentwise".to_owned() } else { format!("{text} · rentwise") } />
+        <Title formatter=title_text />
         <Router>
             <Layout />
             <footer class="site-footer">
@@ -176,4 +176,13 @@ pub fn NotFound() -> impl IntoView {
             <p><A href="/">"Browse the catalog"</A></p>
         </section>
     }
+}
+
+/// The document title for a page's `text` (escaped on the server: see [`ui::raw_text`]).
+fn title_text(text: String) -> String {
+    ui::raw_text(if text.is_empty() {
+        "rentwise".to_owned()
+    } else {
+        format!("{text} · rentwise")
+    })
 }

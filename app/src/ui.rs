@@ -72,3 +72,37 @@ pub fn PhotoPlaceholder(name: String) -> impl IntoView {
         </div>
     }
 }
+
+/// Text for the inside of `<title>` and `<textarea>`. Leptos writes those into the server's
+/// HTML as they are, so a product description or a search holding `</textarea><script>` could
+/// end the element; on the server `&`, `<` and `>` become character references. The browser
+/// sets such text as plain text (`document.title`, a text node), so there it is left alone.
+pub fn raw_text(text: String) -> String {
+    if !cfg!(feature = "ssr") {
+        return text;
+    }
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod raw_text_tests {
+    use super::raw_text;
+
+    #[test]
+    fn text_cannot_close_its_element_on_the_server() {
+        assert_eq!(
+            raw_text("Results for </title><script>".into()),
+            "Results for &lt;/title&gt;&lt;script&gt;"
+        );
+        assert_eq!(raw_text("Tents & tarps".into()), "Tents &amp; tarps");
+    }
+}

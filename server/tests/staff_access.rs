@@ -5,31 +5,10 @@
 
 mod common;
 
-use common::{session_cookie, spawn_app, test_pool, TestApp};
+use common::{signed_in, spawn_app, test_pool, TestApp};
 use reqwest::header::{CONTENT_TYPE, COOKIE};
 use reqwest::Method;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-
-const PASSWORD: &str = "a long enough password";
-
-async fn signed_in(app: &TestApp, pool: &sqlx::PgPool, email: &str, staff: bool) -> String {
-    app::ssr::accounts::create_user(pool, email, "Test person", PASSWORD, staff)
-        .await
-        .expect("create the account");
-    let response = app
-        .client
-        .post(app.url("/api/sign-in"))
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(format!(
-            "email={}&password={}",
-            email.replace('@', "%40"),
-            PASSWORD.replace(' ', "+")
-        ))
-        .send()
-        .await
-        .expect("sign in");
-    session_cookie(response.headers()).expect("signing in sets the session cookie")
-}
 
 /// Every staff page of the app's router, with its parameters filled in.
 fn staff_pages() -> Vec<String> {

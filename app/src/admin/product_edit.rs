@@ -225,7 +225,7 @@ pub fn ProductFields(
         </div>
         <div class="field">
             <label for="description">"Description"</label>
-            <textarea id="description" name="description" rows="4" maxlength="10000" aria-describedby="description-error">{form.description.clone()}</textarea>
+            <textarea id="description" name="description" rows="4" maxlength="10000" aria-describedby="description-error">{crate::ui::raw_text(form.description.clone())}</textarea>
             <p class="field-error" id="description-error" role="alert">{move || description_error.get()}</p>
         </div>
         <div class="field-row">

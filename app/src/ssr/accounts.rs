@@ -221,7 +221,7 @@ pub fn check_sign_up(
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
         })
-        && !email.chars().any(char::is_whitespace);
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
     if !email_ok {
         return Err((
             "email",
@@ -232,6 +232,12 @@ pub fn check_sign_up(
         return Err((
             "name",
             "Please enter your name (up to 100 characters).".into(),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err((
+            "name",
+            "Please write your name without control characters.".into(),
         ));
     }
     let length = password.chars().count();

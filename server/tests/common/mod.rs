@@ -146,3 +146,29 @@ pub fn session_cookie(headers: &reqwest::header::HeaderMap) -> Option<String> {
         .and_then(|v| v.split(';').next())
         .map(str::to_owned)
 }
+
+/// The password of accounts made by [`signed_in`].
+pub const PASSWORD: &str = "a long enough password";
+
+/// Makes an account (staff or customer) and signs it in over HTTP; returns its session cookie.
+pub async fn signed_in(app: &TestApp, pool: &PgPool, email: &str, staff: bool) -> String {
+    app::ssr::accounts::create_user(pool, email, "Test person", PASSWORD, staff)
+        .await
+        .expect("create the account");
+    let response = app
+        .client
+        .post(app.url("/api/sign-in"))
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(format!(
+            "email={}&password={}",
+            email.replace('@', "%40"),
+            PASSWORD.replace(' ', "+")
+        ))
+        .send()
+        .await
+        .expect("sign in");
+    session_cookie(response.headers()).expect("signing in sets the session cookie")
+}
