@@ -700,3 +700,199 @@ async fn smtp_down_and_the_server_killed_mid_delivery_lose_and_double_nothing() 
     sink.stop();
     drop_database(&url, pool).await;
 }
+
+fn run(command: &str, args: &[&str]) {
+    let status = std::process::Command::new(command)
+        .args(args)
+        .status()
+        .unwrap_or_else(|err| panic!("{command}: {err}"));
+    assert!(status.success(), "{command} {args:?} failed");
+}
+
+/// Stores `bytes` as an original in the cache at `dir`, as an upload does; returns its key.
+fn store_original(dir: &std::path::Path, bytes: &[u8]) -> String {
+    use server::images::{self, ImageCache, ImageSettings};
+    let cache = ImageCache::open(dir, ImageSettings::default()).expect("cache");
+    let processed = images::process(bytes, cache.settings()).expect("valid image");
+    cache
+        .put_original(&processed.key, processed.format, &processed.original)
+        .expect("original stored");
+    processed.key
+}
+
+async fn fetch(url: &str) -> (u16, String, Vec<u8>) {
+    let response = client().get(url).send().await.expect("GET");
+    let status = response.status().as_u16();
+    let kind = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    (status, kind, response.bytes().await.expect("body").to_vec())
+}
+
+async fn images_health(server: &ServerProcess) -> (u16, Value) {
+    let (status, _, body) = fetch(&server.url("/performance/health")).await;
+    let report: Value = serde_json::from_slice(&body).expect("health JSON");
+    (status, report)
+}
+
+/// The image cache on a 1 MB disk of its own, then full, then mounted read-only: photos fall
+/// back to their originals, pages keep working, and health says what is wrong (still 200:
+/// "degraded", so a load balancer keeps the instance).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_or_read_only_image_cache_serves_originals_and_health_says_so() {
+    if !common::process::is_root() {
+        println!("SKIPPED: mounting a small disk for the image cache needs root");
+        return;
+    }
+    let (url, pool) = fresh_database("cache").await;
+    let mut server = ServerProcess::prepare(&url, &[("RENTWISE_DEMO_DATA", "false")]);
+    let cache = server::images::cache_dir(&server.data_dir);
+    std::fs::create_dir_all(&cache).expect("cache dir");
+    let mount_point = cache.display().to_string();
+    run(
+        "mount",
+        &["-t", "tmpfs", "-o", "size=1m", "tmpfs", &mount_point],
+    );
+    let key = store_original(&cache, &server::images::samples::jpeg(1000, 700));
+    // Fill the disk.
+    let filler = cache.join("filler");
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&filler).expect("filler");
+        let block = vec![0u8; 64 * 1024];
+        while file.write_all(&block).and_then(|()| file.flush()).is_ok() {}
+    }
+    server.start_again().await;
+
+    let (status, kind, _) = fetch(&server.url(&format!("/img/{key}/400.webp"))).await;
+    assert_eq!((status, kind.as_str()), (200, "image/jpeg"), "the original");
+    let (status, _, _) = fetch(&server.url("/")).await;
+    assert_eq!(status, 200, "pages keep working");
+    let (status, report) = images_health(&server).await;
+    let full = report["checks"]["images"].clone();
+    println!(
+        "image cache full: health {status} {}: images {full}",
+        report["status"]
+    );
+    assert_eq!(status, 200);
+    assert_eq!(report["status"], "degraded");
+    assert_eq!(full["ok"], false);
+    assert!(
+        full["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("No space left on device")),
+        "{full}"
+    );
+
+    // Space again: variants are made and stored, and health is clear.
+    std::fs::remove_file(&filler).expect("free the space");
+    let (status, kind, _) = fetch(&server.url(&format!("/img/{key}/400.webp"))).await;
+    assert_eq!((status, kind.as_str()), (200, "image/webp"));
+    let (_, report) = images_health(&server).await;
+    assert_eq!(report["checks"]["images"]["ok"], true, "{report}");
+
+    // Read-only: again the original, and health says why.
+    run("mount", &["-o", "remount,ro", &mount_point]);
+    let (status, kind, _) = fetch(&server.url(&format!("/img/{key}/150.webp"))).await;
+    let (status_page, _, _) = fetch(&server.url("/")).await;
+    let (health_status, report) = images_health(&server).await;
+    run("mount", &["-o", "remount,rw", &mount_point]);
+    let read_only = report["checks"]["images"].clone();
+    println!(
+        "image cache read-only: health {health_status} {}: images {read_only}",
+        report["status"]
+    );
+    assert_eq!((status, kind.as_str()), (200, "image/jpeg"));
+    assert_eq!(status_page, 200);
+    assert_eq!(read_only["ok"], false, "{report}");
+    assert!(
+        read_only["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("not writable") || e.contains("Read-only")),
+        "{read_only}"
+    );
+    server.kill();
+    run("umount", &[&mount_point]);
+    drop(server);
+    drop_database(&url, pool).await;
+}
+
+fn files_named(dir: &std::path::Path, wanted: &dyn Fn(&str) -> bool) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_named(&path, wanted));
+        } else if path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(wanted)
+        {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// SIGKILL while the server encodes every width of a large photo: what the cache holds is whole
+/// or absent (writes go to a temporary file, then a rename), temporary files are cleared at the
+/// next start, and the variants are made then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_image_encode_leaves_no_partial_files() {
+    let (url, pool) = fresh_database("encode").await;
+    let mut server = ServerProcess::prepare(&url, &[("RENTWISE_DEMO_DATA", "false")]);
+    let cache = server::images::cache_dir(&server.data_dir);
+    let key = store_original(&cache, &server::images::samples::jpeg(4000, 3000));
+    server.start_again().await;
+    let widths = server::images::ImageSettings::default().widths;
+    let mut requests = tokio::task::JoinSet::new();
+    for width in &widths {
+        let url = server.url(&format!("/img/{key}/{width}.webp"));
+        requests.spawn(async move { get(&client(), &url).await });
+    }
+    // Kill as soon as the first variant is stored: the others are being encoded then.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while files_named(&cache, &|n| n.ends_with(".webp") && !n.starts_with('.')).is_empty() {
+        assert!(Instant::now() < deadline, "no variant was made within 60 s");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.kill();
+    while requests.join_next().await.is_some() {}
+    let variants_at_kill = files_named(&cache, &|n| n.ends_with(".webp") && !n.starts_with('.'));
+    let temp_at_kill = files_named(&cache, &|n| n.starts_with(".tmp"));
+    assert!(
+        variants_at_kill.len() < widths.len(),
+        "the kill came before every variant was made: {variants_at_kill:?}"
+    );
+    for file in &variants_at_kill {
+        let bytes = std::fs::read(file).expect("variant");
+        image::load_from_memory_with_format(&bytes, image::ImageFormat::WebP)
+            .unwrap_or_else(|err| panic!("{} is a whole WebP: {err}", file.display()));
+    }
+
+    server.start_again().await;
+    let temp_after = files_named(&cache, &|n| n.starts_with(".tmp"));
+    assert!(
+        temp_after.is_empty(),
+        "temporary files cleared: {temp_after:?}"
+    );
+    for width in &widths {
+        let (status, kind, body) = fetch(&server.url(&format!("/img/{key}/{width}.webp"))).await;
+        assert_eq!((status, kind.as_str()), (200, "image/webp"), "{width}");
+        let image = image::load_from_memory_with_format(&body, image::ImageFormat::WebP)
+            .expect("a whole WebP");
+        assert_eq!(image.width(), *width);
+    }
+    println!(
+        "SIGKILL mid-encode: {} of {} variants whole at the kill, {} temporary files left by it, \
+         0 after the restart; every variant made after it",
+        variants_at_kill.len(),
+        widths.len(),
+        temp_at_kill.len()
+    );
+    drop(server);
+    drop_database(&url, pool).await;
+}

@@ -21,7 +21,7 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }
 }
@@ -163,6 +163,13 @@ impl ServerProcess {
     /// Starts the server against `database_url`, with `env` on top of quiet defaults, and
     /// waits until `/performance/health` answers 200.
     pub async fn start(database_url: &str, env: &[(&str, &str)]) -> ServerProcess {
+        let mut server = ServerProcess::prepare(database_url, env);
+        server.start_again().await;
+        server
+    }
+
+    /// The same, not started yet: its data directory exists, for the test to arrange.
+    pub fn prepare(database_url: &str, env: &[(&str, &str)]) -> ServerProcess {
         let data_dir = unique_dir("data");
         std::fs::create_dir_all(&data_dir).expect("data directory");
         let mut all: Vec<(String, String)> = vec![
@@ -180,15 +187,13 @@ impl ServerProcess {
             all.retain(|(n, _)| n != name);
             all.push(((*name).to_owned(), (*value).to_owned()));
         }
-        let mut server = ServerProcess {
+        ServerProcess {
             child: None,
             port: free_port(),
             log: data_dir.join("server.log"),
             data_dir,
             env: all,
-        };
-        server.start_again().await;
-        server
+        }
     }
 
     /// Starts the binary again on the same port, data directory and settings.
