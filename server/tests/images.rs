@@ -94,6 +94,9 @@ fn bad_files_are_refused_before_decoding() {
     let err = images::process(html, &settings).expect_err("html refused");
     assert!(matches!(err, ImageError::UnsupportedType));
     assert_eq!(err.status().as_u16(), 415);
+    let svg = br#"<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect width="10" height="10"/></svg>"#;
+    let err = images::process(svg, &settings).expect_err("svg refused, whatever its name");
+    assert!(matches!(err, ImageError::UnsupportedType));
 
     let whole = samples::jpeg(64, 64);
     let err = images::process(&whole[..whole.len() / 2], &settings).expect_err("truncated");
