@@ -173,6 +173,20 @@ pub async fn prepare(config: &Config) -> Result<Ready, StartupError> {
         images::cache_dir(&config.data_dir),
         images::ImageSettings::from_config(config),
     )?;
+    // Photos another instance stored come from the database when this disk lacks them.
+    image_cache.set_origin(std::sync::Arc::new(images::PgOriginals::new(pool.clone())));
+    {
+        let (pool, cache) = (pool.clone(), image_cache.clone());
+        tokio::spawn(async move {
+            match images::backfill_originals(&pool, &cache).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(originals = n, "copied photo originals into the database"),
+                Err(err) => {
+                    tracing::warn!(error = %err, "copying photo originals into the database failed")
+                }
+            }
+        });
+    }
     if config.demo_data {
         // In the background: startup does not wait for a few seconds of drawing and encoding.
         let (pool, cache) = (pool.clone(), image_cache.clone());

@@ -393,3 +393,66 @@ async fn uploads_are_stored_once_and_rejects_leave_nothing(
     pool.close().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Two instances share a database but not a disk: the one that did not store a photo fetches
+/// its original from the database once, keeps it, and serves the same variant bytes.
+#[sqlx::test(migrations = "../migrations")]
+async fn an_instance_without_the_original_fetches_it_from_the_database(
+    _: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    let pool = common::test_pool(connect).await;
+    let (dir_a, dir_b, dir_c) = (temp_dir("inst-a"), temp_dir("inst-b"), temp_dir("inst-c"));
+    let a = ImageCache::open(&dir_a, settings(1 << 30)).expect("cache A");
+    let b = ImageCache::open(&dir_b, settings(1 << 30)).expect("cache B");
+    let c = ImageCache::open(&dir_c, settings(1 << 30)).expect("cache C");
+    for cache in [&a, &b] {
+        cache.set_origin(Arc::new(images::PgOriginals::new(pool.clone())));
+    }
+    let stored = images::store_upload(&pool, &a, samples::jpeg(600, 400))
+        .await
+        .expect("stored by A");
+    assert!(files_under(&dir_b).is_empty());
+
+    let webp = |variant: Variant| match variant {
+        Variant::Webp { bytes, .. } => bytes,
+        Variant::Original { .. } => panic!("a variant, not the original"),
+    };
+    let from_a = webp(a.variant(&stored.key, 400).await.expect("A's variant"));
+    let from_b = webp(b.variant(&stored.key, 400).await.expect("B's variant"));
+    assert_eq!(from_a, from_b, "the same bytes from either instance");
+    assert!(
+        files_under(&dir_b)
+            .iter()
+            .any(|f| f.ends_with("original.jpg")),
+        "B keeps the original it fetched: {:?}",
+        files_under(&dir_b)
+    );
+    // Without an origin (as before), an instance that lacks the file has no such photo.
+    assert!(matches!(
+        c.variant(&stored.key, 400).await,
+        Err(ImageError::NotFound)
+    ));
+
+    // Images stored before the table existed are copied into it from the disk that has them.
+    sqlx::query("DELETE FROM image_originals")
+        .execute(&pool)
+        .await
+        .expect("forget");
+    assert_eq!(
+        images::backfill_originals(&pool, &c)
+            .await
+            .expect("none here"),
+        0
+    );
+    assert_eq!(
+        images::backfill_originals(&pool, &a)
+            .await
+            .expect("backfill"),
+        1
+    );
+    pool.close().await;
+    for dir in [dir_a, dir_b, dir_c] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

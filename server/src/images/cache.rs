@@ -42,6 +42,16 @@ pub struct CacheCounters {
 
 type Flight = Arc<OnceCell<Result<Bytes, ImageError>>>;
 
+/// The answer of an [`OriginalSource`]: the original's bytes, if it has them.
+pub type FetchedOriginal<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Option<Vec<u8>>, ImageError>> + Send + 'a>,
+>;
+
+/// Where an original comes from when this process's disk lacks it (another instance stored it).
+pub trait OriginalSource: Send + Sync {
+    fn fetch<'a>(&'a self, key: &'a str) -> FetchedOriginal<'a>;
+}
+
 /// The image cache of one server process. Cheap to share behind an `Arc`.
 pub struct ImageCache {
     dir: PathBuf,
@@ -55,6 +65,7 @@ pub struct ImageCache {
     temp_counter: AtomicU64,
     /// Why the last write to the cache failed (a full disk, a read-only mount), until one works.
     write_failure: Mutex<Option<String>>,
+    origin: std::sync::OnceLock<Arc<dyn OriginalSource>>,
 }
 
 impl ImageCache {
@@ -75,6 +86,7 @@ impl ImageCache {
             fail_encodes: AtomicBool::new(false),
             temp_counter: AtomicU64::new(0),
             write_failure: Mutex::default(),
+            origin: std::sync::OnceLock::new(),
         });
         let victims = cache.index.enforce_budget();
         cache.remove_evicted(&victims);
@@ -148,7 +160,20 @@ impl ImageCache {
         if let Some(bytes) = self.read_cached(key, width).await {
             return Ok(Variant::Webp { bytes, width });
         }
-        let (original, format) = self.original_path(key).ok_or(ImageError::NotFound)?;
+        let (original, format) = match self.original_path(key) {
+            Some(found) => found,
+            None => match self.fetch_original(key).await? {
+                Ok(found) => found,
+                // Fetched but not storable here (a full disk): serve it as it is.
+                Err((bytes, format)) => {
+                    self.counters.fallbacks.fetch_add(1, Relaxed);
+                    return Ok(Variant::Original {
+                        bytes: bytes.into(),
+                        content_type: format.content_type(),
+                    });
+                }
+            },
+        };
         let width = match self.source_width(key, &original).await {
             Ok(source) => process::effective_width(&self.settings.widths, width, source),
             Err(_) => width,
@@ -167,6 +192,37 @@ impl ImageCache {
                     bytes: bytes.into(),
                     content_type: format.content_type(),
                 })
+            }
+        }
+    }
+
+    /// Where originals missing from this disk are fetched from (set once, at startup).
+    pub fn set_origin(&self, origin: Arc<dyn OriginalSource>) {
+        let _ = self.origin.set(origin);
+    }
+
+    /// Fetches `key`'s original from the origin and stores it here: its path, or, when it could
+    /// not be stored, its bytes. `NotFound` without an origin or when the origin lacks it.
+    async fn fetch_original(
+        self: &Arc<Self>,
+        key: &str,
+    ) -> Result<Result<(PathBuf, SourceFormat), (Vec<u8>, SourceFormat)>, ImageError> {
+        let origin = self.origin.get().ok_or(ImageError::NotFound)?;
+        let bytes = origin.fetch(key).await?.ok_or(ImageError::NotFound)?;
+        let format = SourceFormat::sniff(&bytes)
+            .ok_or_else(|| ImageError::Corrupt("the stored original has no known format".into()))?;
+        let (cache, owned_key) = (Arc::clone(self), key.to_owned());
+        let stored = tokio::task::spawn_blocking(move || {
+            let stored = cache.put_original(&owned_key, format, &bytes);
+            (stored, bytes)
+        })
+        .await
+        .map_err(|err| ImageError::Io(err.to_string()))?;
+        match stored {
+            (Ok(()), bytes) => Ok(self.original_path(key).ok_or((bytes, format))),
+            (Err(err), bytes) => {
+                tracing::warn!(key, error = %err, "could not keep a fetched original on this disk");
+                Ok(Err((bytes, format)))
             }
         }
     }

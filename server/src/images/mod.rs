@@ -12,7 +12,7 @@ pub mod samples;
 mod store;
 mod upload;
 
-pub use cache::{CacheCounters, ImageCache, Variant};
+pub use cache::{CacheCounters, FetchedOriginal, ImageCache, OriginalSource, Variant};
 pub use http::routes;
 pub use metrics::ImageCacheMetrics;
 pub use process::{
@@ -20,7 +20,10 @@ pub use process::{
     pixel_width, process, resize_with, variant_base, variant_widths, ProcessedUpload, SourceFormat,
     RESIZE_FILTER, WEBP_METHOD, WEBP_SNS_STRENGTH,
 };
-pub use store::{process_upload, store_processed, store_upload, warm, StoredImage};
+pub use store::{
+    backfill_originals, process_upload, store_processed, store_upload, warm, PgOriginals,
+    StoredImage,
+};
 pub use upload::upload_routes;
 
 use axum::http::StatusCode;

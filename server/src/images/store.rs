@@ -65,6 +65,8 @@ pub async fn store_processed(
         placeholder: processed.placeholder,
         bytes: processed.original.len() as u64,
     };
+    let db = |err: sqlx::Error| ImageError::Database(err.to_string());
+    let mut tx = pool.begin().await.map_err(db)?;
     sqlx::query(
         "INSERT INTO images (key, width, height, format, placeholder, bytes)
          VALUES ($1, $2, $3, $4, $5, $6)
@@ -76,10 +78,75 @@ pub async fn store_processed(
     .bind(&stored.format)
     .bind(&stored.placeholder)
     .bind(i64::try_from(stored.bytes).unwrap_or(i64::MAX))
-    .execute(pool)
+    .execute(&mut *tx)
     .await
-    .map_err(|err| ImageError::Database(err.to_string()))?;
+    .map_err(db)?;
+    // The shared copy, for instances whose disk lacks this file.
+    sqlx::query(
+        "INSERT INTO image_originals (key, bytes) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(&stored.key)
+    .bind(&processed.original)
+    .execute(&mut *tx)
+    .await
+    .map_err(db)?;
+    tx.commit().await.map_err(db)?;
     Ok(stored)
+}
+
+/// Originals from the `image_originals` table: what an instance fetches when its disk lacks
+/// one that another instance stored.
+pub struct PgOriginals {
+    pool: PgPool,
+}
+
+impl PgOriginals {
+    pub fn new(pool: PgPool) -> Self {
+        PgOriginals { pool }
+    }
+}
+
+impl super::OriginalSource for PgOriginals {
+    fn fetch<'a>(&'a self, key: &'a str) -> super::FetchedOriginal<'a> {
+        Box::pin(async move {
+            sqlx::query_scalar("SELECT bytes FROM image_originals WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|err| ImageError::Database(err.to_string()))
+        })
+    }
+}
+
+/// Copies into `image_originals` the originals of images stored before that table existed, from
+/// this instance's disk. Returns how many; an image whose file is not here is left for the
+/// instance that has it.
+pub async fn backfill_originals(pool: &PgPool, cache: &Arc<ImageCache>) -> Result<u64, ImageError> {
+    let db = |err: sqlx::Error| ImageError::Database(err.to_string());
+    let missing: Vec<String> = sqlx::query_scalar(
+        "SELECT key FROM images i
+          WHERE NOT EXISTS (SELECT 1 FROM image_originals o WHERE o.key = i.key)",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    let mut copied = 0;
+    for key in missing {
+        let Some((path, _)) = cache.original_path(&key) else {
+            continue;
+        };
+        let bytes = tokio::fs::read(&path).await?;
+        let done = sqlx::query(
+            "INSERT INTO image_originals (key, bytes) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(&key)
+        .bind(&bytes)
+        .execute(pool)
+        .await
+        .map_err(db)?;
+        copied += done.rows_affected();
+    }
+    Ok(copied)
 }
 
 /// Produces every variant of `key` that is not cached yet (for the warming job); returns the
