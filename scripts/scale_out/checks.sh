@@ -103,8 +103,8 @@ SQL
   CHECKS+=("| $JOBS email jobs each run exactly once | $( ((ok)) && echo pass || echo FAIL ) | $once of $enqueued Message-IDs received once, $missing missing, $twice more than once; $attempts attempts in all; A sent $by_a, B sent $by_b (one worker id each, from \`jobs.locked_by\`); enqueue → all succeeded in $elapsed s ($(( JOBS * 1000 / (t1 - t0 + 1) )) jobs/s) |")
 }
 
-# Not a check: an image of A's demo data (seeded just after startup: waited for, 60 s at most),
-# asked of A and of B.
+# An image of A's demo data (seeded just after startup: waited for, 60 s at most), asked of A and
+# of B: B has no file of it, so it must fetch the original from PostgreSQL (image_originals).
 image_probe() {
   local url="" a b deadline=$(( $(now_ms) + 60000 ))
   while [ -z "$url" ] && [ "$(now_ms)" -lt "$deadline" ]; do
@@ -112,12 +112,15 @@ image_probe() {
     [ -n "$url" ] || sleep 0.5
   done
   if [ -z "$url" ]; then
-    CHECKS+=("| (not a check) an image stored by A, asked of each | n/a | no \`/img/\` link on A's catalog page within 60 s |")
+    fail "images: no /img/ link on A's catalog page within 60 s"
+    CHECKS+=("| a photo stored by A is served by B | FAIL | no \`/img/\` link on A's catalog page within 60 s |")
     return 0
   fi
-  a="$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$A_PORT$url")"
-  b="$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$B_PORT$url")"
-  CHECKS+=("| (not a check) an image stored by A, asked of each | $( [ "$b" = 200 ] && echo shared || echo 'per instance' ) | \`$url\`: A $a, B $b: image originals live in each instance's \`RENTWISE_DATA_DIR\` (README, \"Scaling out\") |")
+  a="$(curl -s -o /dev/null -w '%{http_code} %{content_type}' --max-time 30 "http://127.0.0.1:$A_PORT$url")"
+  b="$(curl -s -o /dev/null -w '%{http_code} %{content_type}' --max-time 30 "http://127.0.0.1:$B_PORT$url")"
+  local ok=1
+  [ "$a" = "200 image/webp" ] && [ "$b" = "200 image/webp" ] || { fail "images: $url answered A: $a, B: $b"; ok=0; }
+  CHECKS+=("| a photo stored by A is served by B | $( ((ok)) && echo pass || echo FAIL ) | \`$url\`: A $a, B $b (B fetched the original from PostgreSQL) |")
 }
 
 # One wrk run; prints "req/s|p50|p99|errors|requests" (errors: socket errors + non-2xx/3xx).
