@@ -5,7 +5,7 @@ mod booking_fixtures;
 mod common;
 
 use app::ssr::booking::{self, BookingError};
-use app::ssr::outbox::{EnqueueFuture, OrderEmail, OrderMail};
+use app::ssr::outbox::{EnqueueError, EnqueueFuture, OrderEmail, OrderMail};
 use booking_fixtures::*;
 use chrono::{Duration, Utc};
 use server::mail::QueuedOrderMail;
@@ -20,7 +20,9 @@ impl OrderMail for MailThatFailsAfterEnqueue {
     fn enqueue<'a>(&'a self, conn: &'a mut PgConnection, email: OrderEmail) -> EnqueueFuture<'a> {
         Box::pin(async move {
             QueuedOrderMail.enqueue(conn, email).await?;
-            Err("the mail step failed after enqueueing".to_owned())
+            Err(EnqueueError::Other(
+                "the mail step failed after enqueueing".to_owned(),
+            ))
         })
     }
 }

@@ -128,6 +128,13 @@ pub async fn earlier_hold(
     }))
 }
 
+fn mail_error(err: super::outbox::EnqueueError) -> BookingError {
+    match err {
+        super::outbox::EnqueueError::Database(err) => BookingError::Database(err),
+        super::outbox::EnqueueError::Other(message) => BookingError::Mail(message),
+    }
+}
+
 fn is_unique_violation(err: &sqlx::Error) -> bool {
     err.as_database_error()
         .and_then(|e| e.code())
@@ -497,9 +504,7 @@ pub async fn confirm_cart_by(
     )
     .await?;
     let email = confirmation_email(&number, customer, shop, &lines);
-    mail.enqueue(&mut tx, email)
-        .await
-        .map_err(BookingError::Mail)?;
+    mail.enqueue(&mut tx, email).await.map_err(mail_error)?;
     tx.commit().await?;
     Ok(number)
 }
@@ -732,7 +737,7 @@ pub(crate) async fn cancel_locked(
         to: customer.email.clone(),
         values,
     };
-    mail.enqueue(tx, email).await.map_err(BookingError::Mail)
+    mail.enqueue(tx, email).await.map_err(mail_error)
 }
 
 /// Removes one line from the holder's cart.

@@ -17,7 +17,17 @@ pub struct OrderEmail {
     pub values: BTreeMap<String, String>,
 }
 
-pub type EnqueueFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+/// Why an email could not be enqueued. A database failure keeps its type, so that a dropped
+/// connection is answered like every other (503), not as a bug of ours.
+#[derive(Debug, thiserror::Error)]
+pub enum EnqueueError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Other(String),
+}
+
+pub type EnqueueFuture<'a> = Pin<Box<dyn Future<Output = Result<(), EnqueueError>> + Send + 'a>>;
 
 /// Enqueues an email inside the caller's transaction, so a rollback sends nothing.
 pub trait OrderMail: Send + Sync {

@@ -2,7 +2,7 @@
 //! the booking's own transaction (rendered from the templates now, sent by the job runner).
 
 use super::{enqueue_email, EmailRequest};
-use app::ssr::outbox::{EnqueueFuture, OrderEmail, OrderMail};
+use app::ssr::outbox::{EnqueueError, EnqueueFuture, OrderEmail, OrderMail};
 use sqlx::PgConnection;
 
 /// Enqueues order emails as `email` jobs.
@@ -18,10 +18,11 @@ impl OrderMail for QueuedOrderMail {
                 to: email.to,
                 values: email.values,
             };
-            enqueue_email(conn, request)
-                .await
-                .map(|_| ())
-                .map_err(|err| err.to_string())
+            match enqueue_email(conn, request).await {
+                Ok(_) => Ok(()),
+                Err(super::EnqueueEmailError::Database(err)) => Err(EnqueueError::Database(err)),
+                Err(other) => Err(EnqueueError::Other(other.to_string())),
+            }
         })
     }
 }
