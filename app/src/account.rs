@@ -91,11 +91,16 @@ pub async fn sign_up(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::ssr::{account_error, accounts, invalid_field, shop};
+    use crate::ssr::{account_error, accounts, invalid_field, shop, too_many_attempts};
     let shop = shop()?;
     let (name, email) = (name.trim().to_owned(), email.trim().to_owned());
     accounts::check_sign_up(&email, &name, &password)
         .map_err(|(field, message)| invalid_field(field, message))?;
+    let client = use_context::<axum::http::request::Parts>()
+        .and_then(|parts| shop.sign_in_limits.client_address(&parts));
+    shop.sign_in_limits
+        .sign_up(client)
+        .map_err(too_many_attempts)?;
     let user = accounts::create_user(&shop.pool, &email, &name, &password, false)
         .await
         .map_err(account_error)?;

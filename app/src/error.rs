@@ -25,8 +25,9 @@ pub enum AppError {
     /// The page or action needs a signed-in account.
     #[error("Please sign in to continue.")]
     SignInRequired,
-    /// Too many sign-in attempts for this address or account; the next may come in `seconds`.
-    #[error("Too many sign-in attempts. Please wait {seconds} seconds and try again.")]
+    /// Too many sign-in attempts (for this address or account) or sign-ups (from this address);
+    /// the next may come in `seconds`.
+    #[error("Too many attempts. Please wait {seconds} seconds and try again.")]
     TooManyAttempts { seconds: u64 },
     /// We are overloaded (no database connection free in time); retrying shortly will work.
     #[error("The shop is very busy right now. Please try again in a few seconds.")]

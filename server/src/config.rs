@@ -207,7 +207,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "RENTWISE_SIGN_IN_PER_ADDRESS",
         "20",
-        "sign-in attempts a minute from one client address, 1 to 100000; more get 429",
+        "sign-in attempts (and, apart, sign-ups) a minute from one client address, 1 to 100000; more get 429",
     ),
     (
         "RENTWISE_SIGN_IN_PER_ACCOUNT",

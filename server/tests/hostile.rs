@@ -1,7 +1,7 @@
 //! Hostile and careless input over HTTP against the real router and PostgreSQL: script payloads
 //! in every text a customer or staff member can enter come back escaped on every page that
 //! shows them; SQL metacharacters search harmlessly; sign-in guessing is rate-limited per
-//! address and per account; a retried booking submit books once.
+//! address and per account, sign-ups per address; a retried booking submit books once.
 
 mod common;
 
@@ -332,6 +332,32 @@ async fn sign_in_guessing_is_limited_per_account_and_per_address(
         statuses[..refused_from].iter().all(|s| *s == 400),
         "{statuses:?}"
     );
+
+    // New accounts from one address: 20 a minute too, counted apart from sign-ins (21 if the
+    // test was slow enough for one to come back: one does every 3 s).
+    let mut statuses = Vec::new();
+    for n in 0..23 {
+        let email = format!("new{n}@example.com");
+        let fields = [
+            ("name", "New Customer"),
+            ("email", email.as_str()),
+            ("password", "a long enough password"),
+        ];
+        statuses.push(call(&app, "sign-up", &fields, None).await.status().as_u16());
+    }
+    let refused_from = statuses.iter().position(|s| *s == 429);
+    assert!(matches!(refused_from, Some(20 | 21)), "{statuses:?}");
+    let refused_from = refused_from.unwrap_or_default();
+    assert!(
+        statuses[..refused_from].iter().all(|s| *s == 200),
+        "{statuses:?}"
+    );
+    let accounts: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE email LIKE 'new%'")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    let made = statuses.iter().filter(|s| **s == 200).count();
+    assert_eq!(accounts, made as i64, "refused sign-ups made no account");
     app.finish().await;
 }
 

@@ -127,10 +127,10 @@ pub fn invalid_field(field: &str, message: impl Into<String>) -> AppError {
     }
 }
 
-/// A 429: too many sign-in attempts; `Retry-After` says when the next one may come.
+/// A 429: too many sign-in attempts or sign-ups; `Retry-After` says when the next may come.
 pub fn too_many_attempts(refused: sign_in_limits::Refused) -> AppError {
     let seconds = refused.retry_after_secs();
-    tracing::info!(request_id = %request_id(), seconds, "sign-in attempt refused by the rate limit");
+    tracing::info!(request_id = %request_id(), seconds, "sign-in or sign-up refused by a rate limit");
     set_status(StatusCode::TOO_MANY_REQUESTS);
     if let Some(response) = use_context::<ResponseOptions>().filter(|_| !is_plain_form_post()) {
         if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {

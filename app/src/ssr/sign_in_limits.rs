@@ -1,5 +1,7 @@
 //! Sign-in rate limits: so many attempts a minute from one client address, and so many for one
-//! account, whichever runs out first. The limiting itself is the `governor` crate (GCRA): a
+//! account, whichever runs out first; and as many new accounts a minute from one address (each
+//! costs an argon2id hash, 19 MiB and tens of milliseconds, so unlimited sign-ups are a cheap way
+//! to load the server). The limiting itself is the `governor` crate (GCRA): a
 //! spent attempt comes back after 60/N seconds, so a person locked out by someone else's
 //! guessing waits seconds, not hours, and the answer says how long (429 + Retry-After).
 //!
@@ -20,6 +22,7 @@ const TIDY_ABOVE: usize = 10_000;
 pub struct SignInLimits {
     per_address: DefaultKeyedRateLimiter<IpAddr>,
     per_account: DefaultKeyedRateLimiter<String>,
+    sign_ups: DefaultKeyedRateLimiter<IpAddr>,
     trust_forwarded_for: bool,
 }
 
@@ -55,7 +58,20 @@ impl SignInLimits {
         SignInLimits {
             per_address: RateLimiter::keyed(Quota::per_minute(per_address)),
             per_account: RateLimiter::keyed(Quota::per_minute(per_account)),
+            sign_ups: RateLimiter::keyed(Quota::per_minute(per_address)),
             trust_forwarded_for,
+        }
+    }
+
+    /// Spends one of the client address's sign-ups (as many a minute as its sign-in attempts).
+    pub fn sign_up(&self, client: Option<IpAddr>) -> Result<(), Refused> {
+        self.tidy();
+        match client {
+            Some(address) => self
+                .sign_ups
+                .check_key(&address)
+                .map_err(|not_until| refused(&self.sign_ups, not_until)),
+            None => Ok(()),
         }
     }
 
@@ -93,6 +109,9 @@ impl SignInLimits {
         }
         if self.per_account.len() > TIDY_ABOVE {
             self.per_account.retain_recent();
+        }
+        if self.sign_ups.len() > TIDY_ABOVE {
+            self.sign_ups.retain_recent();
         }
     }
 }
@@ -170,6 +189,16 @@ mod tests {
         // c's attempts were not spent by the refused address.
         assert_eq!(limits.attempt(ip("192.0.2.2"), "c@example.com"), Ok(()));
         assert_eq!(limits.attempt(ip("192.0.2.3"), "c@example.com"), Ok(()));
+    }
+
+    #[test]
+    fn sign_ups_are_limited_per_address_apart_from_sign_ins() {
+        let limits = limits(2, 5, false);
+        assert_eq!(limits.sign_up(ip("192.0.2.1")), Ok(()));
+        assert_eq!(limits.sign_up(ip("192.0.2.1")), Ok(()));
+        assert!(limits.sign_up(ip("192.0.2.1")).is_err());
+        assert_eq!(limits.sign_up(ip("192.0.2.2")), Ok(()));
+        assert_eq!(limits.attempt(ip("192.0.2.1"), "a@example.com"), Ok(()));
     }
 
     #[test]
