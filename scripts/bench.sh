@@ -8,6 +8,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 source scripts/database.sh   # free_port, use_database, stop_embedded_postgres
+source scripts/tools.sh      # ensure_command
 
 SECS="${BENCH_SECONDS:-15}"
 CONNS="${BENCH_CONNECTIONS:-64 1000}"
@@ -20,17 +21,6 @@ SERVER_PID=""
 
 say() { printf '\033[1m[bench]\033[0m %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-
-# Installs a Debian package if its command is missing. The index is refreshed only when the
-# plain install fails, so a machine with a fresh index does not pay for `apt-get update`.
-ensure_command() {
-  command -v "$1" >/dev/null && return 0
-  say "apt-get install $2"
-  local install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2")
-  as_root "${install[@]}" >/dev/null 2>&1 || { as_root apt-get update -qq && as_root "${install[@]}" >/dev/null; } ||
-    die "could not install $2 with apt-get."
-}
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 

@@ -11,6 +11,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 source scripts/database.sh   # port_answers, free_port, use_database, stop_embedded_postgres
+source scripts/tools.sh      # ensure_command
 
 SERVER="$ROOT/target/release/server"
 SITE_ROOT="${RENTWISE_SITE_ROOT:-$ROOT/target/site}"
@@ -30,19 +31,8 @@ CHECKS=()      # rows of the checks table
 say() { printf '\033[1m[scale-out]\033[0m %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 fail() { FAILED+=("$1"); say "FAILED: $1"; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 sql() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$DATABASE_URL" "$@"; }
-
-# As in scripts/bench.sh: installs a Debian package if its command is missing; the index is
-# refreshed only when the plain install fails.
-ensure_command() {
-  command -v "$1" >/dev/null && return 0
-  say "apt-get install $2"
-  local install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2")
-  as_root "${install[@]}" >/dev/null 2>&1 || { as_root apt-get update -qq && as_root "${install[@]}" >/dev/null; } ||
-    die "could not install $2 with apt-get."
-}
 
 # Sets variable $1 to a port of 54329-54400 that nothing answers on and this run has not taken.
 take_port() {

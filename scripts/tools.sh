@@ -24,6 +24,16 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# Installs Debian package $2 when command $1 is missing (benchmark and scale-out tools). The
+# index is refreshed only when the plain install fails, so a fresh index costs no `apt-get update`.
+ensure_command() {
+  command -v "$1" >/dev/null && return 0
+  log "apt-get install $2"
+  local install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2")
+  as_root "${install[@]}" >/dev/null 2>&1 || { as_root apt-get update -qq && as_root "${install[@]}" >/dev/null; } ||
+    { log "could not install $2 with apt-get."; exit 1; }
+}
+
 ensure_wasm_target() {
   rustup target list --installed | grep -qx wasm32-unknown-unknown && return 0
   log "rustup target add wasm32-unknown-unknown"

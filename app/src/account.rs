@@ -43,7 +43,9 @@ pub async fn sign_in(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::ssr::{account_error, accounts, invalid_field, shop, too_many_attempts};
+    use crate::ssr::{
+        account_error, accounts, client_address, invalid_field, shop, too_many_attempts,
+    };
     let shop = shop()?;
     if email.trim().is_empty() || email.len() > 254 || email.chars().any(char::is_control) {
         return Err(invalid_field("email", "Please enter your email address."));
@@ -51,10 +53,8 @@ pub async fn sign_in(
     if password.is_empty() || password.len() > 1000 {
         return Err(invalid_field("password", "Please enter your password."));
     }
-    let client = use_context::<axum::http::request::Parts>()
-        .and_then(|parts| shop.sign_in_limits.client_address(&parts));
     shop.sign_in_limits
-        .attempt(client, &email)
+        .attempt(client_address(&shop), &email)
         .map_err(too_many_attempts)?;
     let user = accounts::authenticate(&shop.pool, email.trim(), &password)
         .await
@@ -91,15 +91,15 @@ pub async fn sign_up(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::ssr::{account_error, accounts, invalid_field, shop, too_many_attempts};
+    use crate::ssr::{
+        account_error, accounts, client_address, invalid_field, shop, too_many_attempts,
+    };
     let shop = shop()?;
     let (name, email) = (name.trim().to_owned(), email.trim().to_owned());
     accounts::check_sign_up(&email, &name, &password)
         .map_err(|(field, message)| invalid_field(field, message))?;
-    let client = use_context::<axum::http::request::Parts>()
-        .and_then(|parts| shop.sign_in_limits.client_address(&parts));
     shop.sign_in_limits
-        .sign_up(client)
+        .sign_up(client_address(&shop))
         .map_err(too_many_attempts)?;
     let user = accounts::create_user(&shop.pool, &email, &name, &password, false)
         .await

@@ -75,22 +75,31 @@ pub fn PhotoPlaceholder(name: String) -> impl IntoView {
 
 /// Text for the inside of `<title>` and `<textarea>`. Leptos writes those into the server's
 /// HTML as they are, so a product description or a search holding `</textarea><script>` could
-/// end the element; on the server `&`, `<` and `>` become character references. The browser
-/// sets such text as plain text (`document.title`, a text node), so there it is left alone.
+/// end the element; on the server it is escaped. The browser sets such text as plain text
+/// (`document.title`, a text node), so there it is left alone.
 pub fn raw_text(text: String) -> String {
-    if !cfg!(feature = "ssr") {
-        return text;
+    if cfg!(feature = "ssr") {
+        escape_html(&text)
+    } else {
+        text
     }
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
+}
+
+/// `&`, `<`, `>`, `"` and `'` as character references: safe in text and in quoted attributes
+/// (the server's page titles and textareas, and the HTML part of its emails).
+pub fn escape_html(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
         match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            other => escaped.push(other),
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
         }
     }
-    escaped
+    out
 }
 
 #[cfg(all(test, feature = "ssr"))]

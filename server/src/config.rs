@@ -342,12 +342,15 @@ impl Config {
             usize::try_from(bounded("RENTWISE_UPLOAD_MAX_MB", 1, 1024)? * 1024 * 1024)
                 .unwrap_or(usize::MAX);
 
-        let (demo_raw, _) = raw("RENTWISE_DEMO_DATA");
-        let demo_data = match demo_raw.to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" => true,
-            "false" | "0" | "no" => false,
-            _ => return Err(fail("RENTWISE_DEMO_DATA", demo_raw)),
+        let yes_no = |name: &'static str| -> Result<bool, ConfigError> {
+            let (value, _) = raw(name);
+            match value.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Ok(true),
+                "false" | "0" | "no" => Ok(false),
+                _ => Err(fail(name, value)),
+            }
         };
+        let demo_data = yes_no("RENTWISE_DEMO_DATA")?;
 
         let (hsts_raw, _) = raw("RENTWISE_HSTS");
         let hsts = match hsts_raw.to_ascii_lowercase().as_str() {
@@ -383,21 +386,8 @@ impl Config {
         let pickup_address = text("RENTWISE_PICKUP_ADDRESS", 300)?;
         let opening_hours = text("RENTWISE_OPENING_HOURS", 200)?;
         let hold_minutes = i64::try_from(bounded("RENTWISE_HOLD_MINUTES", 1, 240)?).unwrap_or(15);
-        let (secure_raw, _) = raw("RENTWISE_SECURE_COOKIES");
-        let session_secure = match secure_raw.to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" => true,
-            "false" | "0" | "no" => false,
-            _ => return Err(fail("RENTWISE_SECURE_COOKIES", secure_raw)),
-        };
+        let session_secure = yes_no("RENTWISE_SECURE_COOKIES")?;
 
-        let yes_no = |name: &'static str| -> Result<bool, ConfigError> {
-            let (value, _) = raw(name);
-            match value.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => Ok(true),
-                "false" | "0" | "no" => Ok(false),
-                _ => Err(fail(name, value)),
-            }
-        };
         let sign_in_per_address = as_u32(bounded("RENTWISE_SIGN_IN_PER_ADDRESS", 1, 100_000)?);
         let sign_in_per_account = as_u32(bounded("RENTWISE_SIGN_IN_PER_ACCOUNT", 1, 100_000)?);
         let trust_forwarded_for = yes_no("RENTWISE_TRUST_X_FORWARDED_FOR")?;

@@ -5,8 +5,9 @@
 
 mod common;
 
-use common::{signed_in, spawn_app, test_pool, TestApp};
-use reqwest::header::{CONTENT_TYPE, COOKIE};
+use common::{
+    booking_fields, borrowed, get_page, post_form, signed_in, spawn_app, test_pool, TestApp,
+};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::collections::BTreeSet;
 
@@ -73,32 +74,15 @@ fn every_customer_route_and_function_has_a_line_here() {
     assert_eq!(registered_pages(), listed, "pages");
 }
 
-async fn post(app: &TestApp, path: &str, body: &str, cookie: Option<&str>) -> (u16, String) {
-    let mut request = app
-        .client
-        .post(app.url(path))
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(body.to_owned());
-    if let Some(cookie) = cookie {
-        request = request.header(COOKIE, cookie);
-    }
-    let response = request.send().await.expect("POST");
+async fn post(
+    app: &TestApp,
+    path: &str,
+    fields: &[(&str, &str)],
+    cookie: Option<&str>,
+) -> (u16, String) {
+    let response = post_form(app, path, fields, cookie).await;
     let status = response.status().as_u16();
     (status, response.text().await.expect("body"))
-}
-
-async fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> (u16, String) {
-    let mut request = app.client.get(app.url(path));
-    if let Some(cookie) = cookie {
-        request = request.header(COOKIE, cookie);
-    }
-    let response = request.send().await.expect("GET");
-    let status = response.status().as_u16();
-    (status, response.text().await.expect("body"))
-}
-
-fn day(days: i64) -> String {
-    (chrono::Utc::now().date_naive() + chrono::Duration::days(days)).to_string()
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -119,20 +103,18 @@ async fn nobody_sees_or_changes_another_customers_orders(
     ];
 
     // A books one thing and holds another in the cart.
-    let booking = |start: i64| {
-        format!(
-            "slug={SLUG}&start_date={}&start_time=10%3A00&end_date={}&end_time=10%3A00",
-            day(start),
-            day(start + 2)
-        )
-    };
+    let (first, second) = (booking_fields(SLUG, 30), booking_fields(SLUG, 60));
     assert_eq!(
-        post(&app, "/api/reserve", &booking(30), Some(&a)).await.0,
+        post(&app, "/api/reserve", &borrowed(&first), Some(&a))
+            .await
+            .0,
         200
     );
-    assert_eq!(post(&app, "/api/confirm", "", Some(&a)).await.0, 200);
+    assert_eq!(post(&app, "/api/confirm", &[], Some(&a)).await.0, 200);
     assert_eq!(
-        post(&app, "/api/reserve", &booking(60), Some(&a)).await.0,
+        post(&app, "/api/reserve", &borrowed(&second), Some(&a))
+            .await
+            .0,
         200
     );
     let number: String = sqlx::query_scalar("SELECT number FROM orders WHERE state = 'confirmed'")
@@ -150,12 +132,12 @@ async fn nobody_sees_or_changes_another_customers_orders(
     // Functions that need an account say so to someone signed out.
     for (path, access) in FUNCTIONS {
         if access == Access::SignedIn {
-            let body = if path == "/api/my-rentals" || path == "/api/confirm" {
-                String::new()
+            let fields: &[(&str, &str)] = if path == "/api/my-rentals" || path == "/api/confirm" {
+                &[]
             } else {
-                format!("number={number}")
+                &[("number", &number)]
             };
-            let (status, _) = post(&app, path, &body, None).await;
+            let (status, _) = post(&app, path, fields, None).await;
             assert_eq!(status, 401, "signed out: {path}");
         }
     }
@@ -163,7 +145,7 @@ async fn nobody_sees_or_changes_another_customers_orders(
     for (pattern, needs_account) in PAGES {
         let path = pattern.replace("{slug}", SLUG).replace("{number}", &number);
         for (who, cookie) in people {
-            let (status, body) = get(&app, &path, cookie).await;
+            let (status, body) = get_page(&app, &path, cookie).await;
             let expected = match (needs_account, who, pattern) {
                 (true, "signed out", _) => 401,
                 (_, "B" | "staff", "/orders/{number}") => 404,
@@ -187,14 +169,14 @@ async fn nobody_sees_or_changes_another_customers_orders(
 
     // Reading A's order: A yes; B and staff (on the customer side) get the 404 of no order.
     for (who, cookie) in people {
-        let (status, body) = post(&app, "/api/order", &format!("number={number}"), cookie).await;
+        let (status, body) = post(&app, "/api/order", &[("number", &number)], cookie).await;
         let expected = match who {
             "signed out" => 401,
             "A" => 200,
             _ => 404,
         };
         assert_eq!(status, expected, "{who}: order {body}");
-        let (status, body) = post(&app, "/api/my-rentals", "", cookie).await;
+        let (status, body) = post(&app, "/api/my-rentals", &[], cookie).await;
         if who == "signed out" {
             assert_eq!(status, 401);
         } else {
@@ -205,7 +187,7 @@ async fn nobody_sees_or_changes_another_customers_orders(
                 "{who}: my rentals {body}"
             );
         }
-        let (status, body) = post(&app, "/api/cart", "", cookie).await;
+        let (status, body) = post(&app, "/api/cart", &[], cookie).await;
         assert_eq!(status, 200);
         assert_eq!(
             body.contains(&cart_number),
@@ -216,21 +198,16 @@ async fn nobody_sees_or_changes_another_customers_orders(
 
     // Changing A's things: B's and staff's attempts change nothing; A's own work.
     for (who, cookie) in [people[0], people[2], people[3]] {
-        post(&app, "/api/cancel", &format!("number={number}"), cookie).await;
+        post(&app, "/api/cancel", &[("number", &number)], cookie).await;
+        let line_id = line.to_string();
         post(
             &app,
             "/api/cart-remove",
-            &format!("reservation_id={line}"),
+            &[("reservation_id", &line_id)],
             cookie,
         )
         .await;
-        post(
-            &app,
-            "/api/confirm",
-            &format!("order={cart_number}"),
-            cookie,
-        )
-        .await;
+        post(&app, "/api/confirm", &[("order", &cart_number)], cookie).await;
         let (order, held): (String, String) = sqlx::query_as(
             "SELECT (SELECT state FROM orders WHERE number = $1),
                     (SELECT state FROM reservations WHERE id = $2)",
@@ -246,7 +223,7 @@ async fn nobody_sees_or_changes_another_customers_orders(
             "after {who}"
         );
     }
-    let (status, _) = post(&app, "/api/cancel", &format!("number={number}"), Some(&a)).await;
+    let (status, _) = post(&app, "/api/cancel", &[("number", &number)], Some(&a)).await;
     assert_eq!(status, 200);
     let state: String = sqlx::query_scalar("SELECT state FROM orders WHERE number = $1")
         .bind(&number)

@@ -7,7 +7,7 @@ mod common;
 
 use common::process::{PrivatePostgres, ServerProcess};
 use common::smtp::SmtpSink;
-use common::{session_cookie, spawn_app, test_pool};
+use common::{day, files_under, form_body, session_cookie, spawn_app, test_pool};
 use reqwest::header::{CONTENT_TYPE, COOKIE};
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -25,25 +25,6 @@ fn client() -> reqwest::Client {
         .timeout(CLIENT_TIMEOUT)
         .build()
         .expect("http client")
-}
-
-fn form(fields: &[(&str, &str)]) -> String {
-    fields
-        .iter()
-        .map(|(k, v)| {
-            let value: String = v
-                .bytes()
-                .map(|b| match b {
-                    b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' => {
-                        (b as char).to_string()
-                    }
-                    _ => format!("%{b:02X}"),
-                })
-                .collect();
-            format!("{k}={value}")
-        })
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 /// What one request got: its status, or that it failed without one (a timeout, a reset).
@@ -68,58 +49,40 @@ async fn post(
     let mut request = client
         .post(format!("{base}/api/{endpoint}"))
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(form(fields));
+        .body(form_body(fields));
     if let Some(cookie) = cookie {
         request = request.header(COOKIE, cookie);
     }
-    match request.send().await {
-        Ok(response) => {
-            let status = response.status().as_u16();
-            let cookie = session_cookie(response.headers());
-            Outcome {
-                started,
-                finished: Instant::now(),
-                status: Some(status),
-                timed_out: false,
-                body: response.text().await.unwrap_or_default(),
-                cookie,
-            }
-        }
-        Err(err) => Outcome {
-            started,
-            finished: Instant::now(),
-            status: None,
-            timed_out: err.is_timeout(),
-            body: err.to_string(),
-            cookie: None,
-        },
-    }
+    Outcome::of(started, request.send().await).await
 }
 
 async fn get(client: &reqwest::Client, url: &str) -> Outcome {
-    let started = Instant::now();
-    match client.get(url).send().await {
-        Ok(response) => Outcome {
-            started,
-            finished: Instant::now(),
-            status: Some(response.status().as_u16()),
-            timed_out: false,
-            cookie: None,
-            body: response.text().await.unwrap_or_default(),
-        },
-        Err(err) => Outcome {
-            started,
-            finished: Instant::now(),
-            status: None,
-            timed_out: err.is_timeout(),
-            body: err.to_string(),
-            cookie: None,
-        },
-    }
+    Outcome::of(Instant::now(), client.get(url).send().await).await
 }
 
-fn day(days: i64) -> String {
-    (chrono::Utc::now().date_naive() + chrono::Duration::days(days)).to_string()
+impl Outcome {
+    /// What a request sent at `started` got: its status and body, or why it has none.
+    async fn of(started: Instant, sent: reqwest::Result<reqwest::Response>) -> Outcome {
+        let finished = Instant::now();
+        match sent {
+            Ok(response) => Outcome {
+                started,
+                finished,
+                status: Some(response.status().as_u16()),
+                timed_out: false,
+                cookie: session_cookie(response.headers()),
+                body: response.text().await.unwrap_or_default(),
+            },
+            Err(err) => Outcome {
+                started,
+                finished,
+                status: None,
+                timed_out: err.is_timeout(),
+                body: err.to_string(),
+                cookie: None,
+            },
+        }
+    }
 }
 
 async fn sign_up(client: &reqwest::Client, base: &str, n: usize) -> String {
@@ -839,21 +802,16 @@ async fn a_full_or_read_only_image_cache_serves_originals_and_health_says_so() {
     drop_database(&url, pool).await;
 }
 
-fn files_named(dir: &std::path::Path, wanted: &dyn Fn(&str) -> bool) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            found.extend(files_named(&path, wanted));
-        } else if path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(wanted)
-        {
-            found.push(path);
-        }
-    }
-    found
+/// The files below `dir` whose names `wanted` accepts.
+fn files_named(dir: &std::path::Path, wanted: impl Fn(&str) -> bool) -> Vec<std::path::PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter(|path| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(&wanted)
+        })
+        .collect()
 }
 
 /// SIGKILL while the server encodes every width of a large photo: what the cache holds is whole
@@ -874,14 +832,14 @@ async fn sigkill_mid_image_encode_leaves_no_partial_files() {
     }
     // Kill as soon as the first variant is stored: the others are being encoded then.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while files_named(&cache, &|n| n.ends_with(".webp") && !n.starts_with('.')).is_empty() {
+    while files_named(&cache, |n| n.ends_with(".webp") && !n.starts_with('.')).is_empty() {
         assert!(Instant::now() < deadline, "no variant was made within 60 s");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     server.kill();
     while requests.join_next().await.is_some() {}
-    let variants_at_kill = files_named(&cache, &|n| n.ends_with(".webp") && !n.starts_with('.'));
-    let temp_at_kill = files_named(&cache, &|n| n.starts_with(".tmp"));
+    let variants_at_kill = files_named(&cache, |n| n.ends_with(".webp") && !n.starts_with('.'));
+    let temp_at_kill = files_named(&cache, |n| n.starts_with(".tmp"));
     assert!(
         variants_at_kill.len() < widths.len(),
         "the kill came before every variant was made: {variants_at_kill:?}"
@@ -893,7 +851,7 @@ async fn sigkill_mid_image_encode_leaves_no_partial_files() {
     }
 
     server.start_again().await;
-    let temp_after = files_named(&cache, &|n| n.starts_with(".tmp"));
+    let temp_after = files_named(&cache, |n| n.starts_with(".tmp"));
     assert!(
         temp_after.is_empty(),
         "temporary files cleared: {temp_after:?}"

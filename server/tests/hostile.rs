@@ -5,74 +5,17 @@
 
 mod common;
 
-use common::{session_cookie, signed_in, spawn_app, test_pool, TestApp};
-use reqwest::header::{CONTENT_TYPE, COOKIE, RETRY_AFTER};
+use common::{
+    booking_fields, borrowed, get_page, post_form, session_cookie, signed_in, spawn_app, test_pool,
+    url_encode,
+};
+use reqwest::header::RETRY_AFTER;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
 /// Ends a title or a textarea, starts a script, breaks out of an attribute, adds a handler.
 const PAYLOAD: &str =
     r#"</title></textarea><script>alert(1)</script>"><img src=x onerror=alert(2)>"#;
-
-fn day(days: i64) -> String {
-    (chrono::Utc::now().date_naive() + chrono::Duration::days(days)).to_string()
-}
-
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-async fn call(
-    app: &TestApp,
-    endpoint: &str,
-    fields: &[(&str, &str)],
-    cookie: Option<&str>,
-) -> reqwest::Response {
-    let body = fields
-        .iter()
-        .map(|(k, v)| format!("{k}={}", encode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let mut request = app
-        .client
-        .post(app.url(&format!("/api/{endpoint}")))
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(body);
-    if let Some(cookie) = cookie {
-        request = request.header(COOKIE, cookie);
-    }
-    request.send().await.expect("server function call")
-}
-
-async fn page(app: &TestApp, path: &str, cookie: Option<&str>) -> (u16, String) {
-    let mut request = app.client.get(app.url(path));
-    if let Some(cookie) = cookie {
-        request = request.header(COOKIE, cookie);
-    }
-    let response = request.send().await.expect("GET");
-    let status = response.status().as_u16();
-    (status, response.text().await.expect("body"))
-}
-
-fn booking_fields(slug: &str, start: i64) -> Vec<(&'static str, String)> {
-    vec![
-        ("slug", slug.to_owned()),
-        ("start_date", day(start)),
-        ("start_time", "10:00".to_owned()),
-        ("end_date", day(start + 2)),
-        ("end_time", "10:00".to_owned()),
-    ]
-}
-
-fn borrowed<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
-}
 
 async fn first_slug(pool: &PgPool) -> (i64, String) {
     sqlx::query_as("SELECT id, slug FROM products WHERE published ORDER BY id LIMIT 1")
@@ -119,9 +62,9 @@ async fn script_payloads_in_every_text_field_render_escaped(
     app.catalog.reload(&pool).await.expect("catalog reload");
 
     // A customer's own texts: the name at sign-up, entered through the real form.
-    let response = call(
+    let response = post_form(
         &app,
-        "sign-up",
+        "/api/sign-up",
         &[
             ("name", PAYLOAD),
             ("email", "mallory@example.com"),
@@ -133,14 +76,14 @@ async fn script_payloads_in_every_text_field_render_escaped(
     assert_eq!(response.status(), 200);
     let customer = session_cookie(response.headers()).expect("session");
     let fields = booking_fields(&slug, 30);
-    let reserved = call(&app, "reserve", &borrowed(&fields), Some(&customer)).await;
+    let reserved = post_form(&app, "/api/reserve", &borrowed(&fields), Some(&customer)).await;
     assert_eq!(
         reserved.status(),
         200,
         "{}",
         reserved.text().await.unwrap_or_default()
     );
-    let confirmed = call(&app, "confirm", &[], Some(&customer)).await;
+    let confirmed = post_form(&app, "/api/confirm", &[], Some(&customer)).await;
     assert_eq!(confirmed.status(), 200);
     let (number, customer_id): (String, i64) =
         sqlx::query_as("SELECT number, customer_id FROM orders WHERE state = 'confirmed'")
@@ -149,7 +92,7 @@ async fn script_payloads_in_every_text_field_render_escaped(
             .expect("the order");
     let staff = signed_in(&app, &pool, "sam@shop.test", true).await;
 
-    let searched = format!("/?q={}", encode(PAYLOAD));
+    let searched = format!("/?q={}", url_encode(PAYLOAD));
     let pages: Vec<(String, Option<&str>)> = vec![
         ("/".to_owned(), None),
         (searched, None),
@@ -165,7 +108,7 @@ async fn script_payloads_in_every_text_field_render_escaped(
         (format!("/admin/products/{slug}"), Some(&staff)),
     ];
     for (path, cookie) in &pages {
-        let (status, body) = page(&app, path, *cookie).await;
+        let (status, body) = get_page(&app, path, *cookie).await;
         assert_eq!(status, 200, "{path}");
         for raw in ["<script>alert(1)", "\"><img src=x", "<img src=x onerror"] {
             assert!(
@@ -214,7 +157,7 @@ async fn sql_metacharacters_search_harmlessly_and_unknown_parameters_are_ignored
         "!",
         "&|<->",
     ] {
-        let (status, body) = page(&app, &format!("/?q={}", encode(q)), None).await;
+        let (status, body) = get_page(&app, &format!("/?q={}", url_encode(q)), None).await;
         let expected = if q.contains('\u{0}') { 400 } else { 200 };
         assert_eq!(status, expected, "{q:?}");
         assert!(!body.contains("$argon2"), "{q:?} leaks nothing");
@@ -226,7 +169,7 @@ async fn sql_metacharacters_search_harmlessly_and_unknown_parameters_are_ignored
     // A NUL byte, which PostgreSQL refuses in text, is the person's error wherever it is typed.
     for (endpoint, fields) in [
         (
-            "sign-up",
+            "/api/sign-up",
             [
                 ("name", "Nul\u{0}l"),
                 ("email", "nul@example.com"),
@@ -234,7 +177,7 @@ async fn sql_metacharacters_search_harmlessly_and_unknown_parameters_are_ignored
             ],
         ),
         (
-            "sign-up",
+            "/api/sign-up",
             [
                 ("name", "Nul"),
                 ("email", "nul\u{0}@example.com"),
@@ -242,7 +185,7 @@ async fn sql_metacharacters_search_harmlessly_and_unknown_parameters_are_ignored
             ],
         ),
         (
-            "sign-in",
+            "/api/sign-in",
             [
                 ("email", "nul\u{0}@example.com"),
                 ("password", "a long enough password"),
@@ -250,7 +193,7 @@ async fn sql_metacharacters_search_harmlessly_and_unknown_parameters_are_ignored
             ],
         ),
     ] {
-        let response = call(&app, endpoint, &fields, None).await;
+        let response = post_form(&app, endpoint, &fields, None).await;
         assert_eq!(response.status(), 400, "{endpoint} {fields:?}");
     }
     let after: i64 = sqlx::query_scalar("SELECT count(*) FROM products")
@@ -260,8 +203,8 @@ async fn sql_metacharacters_search_harmlessly_and_unknown_parameters_are_ignored
     assert_eq!(after, products);
 
     // Parameters the catalog does not know (a campaign's utm_source, a typo) change nothing.
-    let (_, plain) = page(&app, "/?q=tent", None).await;
-    let (status, tagged) = page(&app, "/?q=tent&utm_source=news&zzz=%3Cscript%3E", None).await;
+    let (_, plain) = get_page(&app, "/?q=tent", None).await;
+    let (status, tagged) = get_page(&app, "/?q=tent&utm_source=news&zzz=%3Cscript%3E", None).await;
     assert_eq!(status, 200);
     let strip = |html: &str| {
         html.split("nonce=\"")
@@ -284,9 +227,9 @@ async fn sign_in_guessing_is_limited_per_account_and_per_address(
         .expect("account");
     let served = &app;
     let attempt = |email: String, password: &'static str| async move {
-        call(
+        post_form(
             served,
-            "sign-in",
+            "/api/sign-in",
             &[("email", &email), ("password", password)],
             None,
         )
@@ -343,7 +286,12 @@ async fn sign_in_guessing_is_limited_per_account_and_per_address(
             ("email", email.as_str()),
             ("password", "a long enough password"),
         ];
-        statuses.push(call(&app, "sign-up", &fields, None).await.status().as_u16());
+        statuses.push(
+            post_form(&app, "/api/sign-up", &fields, None)
+                .await
+                .status()
+                .as_u16(),
+        );
     }
     let refused_from = statuses.iter().position(|s| *s == 429);
     assert!(matches!(refused_from, Some(20 | 21)), "{statuses:?}");
@@ -371,7 +319,7 @@ async fn a_retried_booking_submit_books_once(_: PgPoolOptions, connect: PgConnec
     fields.push(("request_key", uuid::Uuid::new_v4().to_string()));
     fields.push(("quantity", "2".to_owned()));
     for _ in 0..3 {
-        let response = call(&app, "reserve", &borrowed(&fields), Some(&ann)).await;
+        let response = post_form(&app, "/api/reserve", &borrowed(&fields), Some(&ann)).await;
         assert_eq!(response.status(), 200);
     }
     let held: i64 = sqlx::query_scalar("SELECT count(*) FROM reservations WHERE state = 'held'")
@@ -385,13 +333,13 @@ async fn a_retried_booking_submit_books_once(_: PgPoolOptions, connect: PgConnec
 
     // Someone else replaying the key gets no view of Ann's holds.
     let bob = signed_in(&app, &pool, "bob@example.com", false).await;
-    let replayed = call(&app, "reserve", &borrowed(&fields), Some(&bob)).await;
+    let replayed = post_form(&app, "/api/reserve", &borrowed(&fields), Some(&bob)).await;
     assert_eq!(replayed.status(), 400);
     let bad_key = [("request_key", "not-a-uuid".to_owned())];
     let mut bad = booking_fields(&slug, 40);
     bad.extend(bad_key);
     assert_eq!(
-        call(&app, "reserve", &borrowed(&bad), Some(&bob))
+        post_form(&app, "/api/reserve", &borrowed(&bad), Some(&bob))
             .await
             .status(),
         400
@@ -404,15 +352,15 @@ async fn a_retried_booking_submit_books_once(_: PgPoolOptions, connect: PgConnec
         .expect("the cart");
     let order = [("order", number.as_str())];
     let (first, second) = tokio::join!(
-        call(&app, "confirm", &order, Some(&ann)),
-        call(&app, "confirm", &order, Some(&ann)),
+        post_form(&app, "/api/confirm", &order, Some(&ann)),
+        post_form(&app, "/api/confirm", &order, Some(&ann)),
     );
     assert_eq!(
         (first.status().as_u16(), second.status().as_u16()),
         (200, 200)
     );
     assert_eq!(
-        call(&app, "confirm", &[("order", &number)], Some(&ann))
+        post_form(&app, "/api/confirm", &[("order", &number)], Some(&ann))
             .await
             .status(),
         200
@@ -427,7 +375,7 @@ async fn a_retried_booking_submit_books_once(_: PgPoolOptions, connect: PgConnec
     .expect("counts");
     assert_eq!((orders, lines, emails), (1, 2, 1));
     // Bob cannot confirm Ann's order by naming it.
-    let response = call(&app, "confirm", &[("order", &number)], Some(&bob)).await;
+    let response = post_form(&app, "/api/confirm", &[("order", &number)], Some(&bob)).await;
     assert_eq!(response.status(), 400);
     app.finish().await;
 }

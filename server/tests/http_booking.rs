@@ -4,16 +4,12 @@
 
 mod common;
 
-use common::{session_cookie, spawn_app, test_pool, TestApp};
+use common::{borrowed, day, post_form, session_cookie, spawn_app, test_pool, TestApp};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, COOKIE, LOCATION, REFERER};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
 const SLUG: &str = "vango-odyssey-air-500-family-tent";
-
-fn day(days: i64) -> String {
-    (chrono::Utc::now().date_naive() + chrono::Duration::days(days)).to_string()
-}
 
 /// Posts a server function's form fields; returns status, session cookie (if set) and body.
 async fn call(
@@ -22,20 +18,7 @@ async fn call(
     fields: &[(&str, &str)],
     cookie: Option<&str>,
 ) -> (u16, Option<String>, String) {
-    let body = fields
-        .iter()
-        .map(|(k, v)| format!("{k}={}", v.replace(' ', "+").replace('@', "%40")))
-        .collect::<Vec<_>>()
-        .join("&");
-    let mut request = app
-        .client
-        .post(app.url(&format!("/api/{endpoint}")))
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(body);
-    if let Some(cookie) = cookie {
-        request = request.header(COOKIE, cookie);
-    }
-    let response = request.send().await.expect("server function call");
+    let response = post_form(app, &format!("/api/{endpoint}"), fields, cookie).await;
     let status = response.status().as_u16();
     let cookie = session_cookie(response.headers());
     (status, cookie, response.text().await.expect("body"))
@@ -49,10 +32,6 @@ fn dates(start: &str, end: &str) -> Vec<(&'static str, String)> {
         ("end_date", end.to_owned()),
         ("end_time", "10:00".to_owned()),
     ]
-}
-
-fn borrowed<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
 async fn written_rows(pool: &PgPool) -> (i64, i64) {

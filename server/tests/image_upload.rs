@@ -4,17 +4,12 @@
 
 mod common;
 
-use common::test_pool;
+use common::{files_under, test_pool};
 use reqwest::header::{CONTENT_TYPE, COOKIE, ORIGIN};
 use server::images::{samples, ImageCache, ImageSettings};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::PgPool;
-use std::{
-    net::SocketAddr,
-    path::{Path, PathBuf},
-    sync::Arc,
-    time::Duration,
-};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 const SLUG: &str = "vango-odyssey-air-500-family-tent";
 const PASSWORD: &str = "correct horse battery staple";
@@ -178,19 +173,6 @@ async fn counts(pool: &PgPool) -> (i64, i64) {
         .fetch_one(pool)
         .await
         .expect("count rows")
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        if entry.path().is_dir() {
-            out.extend(files_under(&entry.path()));
-        } else {
-            out.push(entry.path());
-        }
-    }
-    out.sort();
-    out
 }
 
 #[sqlx::test(migrations = "../migrations")]

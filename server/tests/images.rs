@@ -5,6 +5,7 @@
 mod common;
 
 use axum::{body::Body, http::Request};
+use common::files_under;
 use image::DynamicImage;
 use server::images::{self, samples, ImageCache, ImageError, ImageSettings, Variant};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -55,19 +56,6 @@ fn put(cache: &ImageCache, bytes: &[u8]) -> images::ProcessedUpload {
         .put_original(&processed.key, processed.format, &processed.original)
         .expect("original stored");
     processed
-}
-
-fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        if entry.path().is_dir() {
-            out.extend(files_under(&entry.path()));
-        } else {
-            out.push(entry.path());
-        }
-    }
-    out.sort();
-    out
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

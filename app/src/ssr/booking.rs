@@ -81,15 +81,19 @@ pub async fn place_hold(
             return Ok(earlier);
         }
     }
-    match hold_in_transaction(pool, terms, period, holder, hold, request_key, &priced).await {
+    let held = hold_in_transaction(pool, terms, period, holder, hold, request_key, &priced).await;
+    match (held, request_key) {
         // The same key raced in twice: the other request won; answer with its hold.
-        Err(BookingError::Database(err)) if is_unique_violation(&err) => match request_key {
-            Some(key) => earlier_hold(pool, key, holder)
+        (Err(BookingError::Database(err)), Some(key))
+            if err
+                .as_database_error()
+                .is_some_and(|e| e.is_unique_violation()) =>
+        {
+            earlier_hold(pool, key, holder)
                 .await?
-                .ok_or(BookingError::Database(err)),
-            None => Err(BookingError::Database(err)),
-        },
-        other => other,
+                .ok_or(BookingError::Database(err))
+        }
+        (other, _) => other,
     }
 }
 
@@ -133,12 +137,6 @@ fn mail_error(err: super::outbox::EnqueueError) -> BookingError {
         super::outbox::EnqueueError::Database(err) => BookingError::Database(err),
         super::outbox::EnqueueError::Other(message) => BookingError::Mail(message),
     }
-}
-
-fn is_unique_violation(err: &sqlx::Error) -> bool {
-    err.as_database_error()
-        .and_then(|e| e.code())
-        .is_some_and(|code| code == "23505")
 }
 
 async fn hold_in_transaction(

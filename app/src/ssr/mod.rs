@@ -132,12 +132,14 @@ pub fn too_many_attempts(refused: sign_in_limits::Refused) -> AppError {
     let seconds = refused.retry_after_secs();
     tracing::info!(request_id = %request_id(), seconds, "sign-in or sign-up refused by a rate limit");
     set_status(StatusCode::TOO_MANY_REQUESTS);
-    if let Some(response) = use_context::<ResponseOptions>().filter(|_| !is_plain_form_post()) {
-        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-            response.insert_header(header::RETRY_AFTER, value);
-        }
-    }
+    set_retry_after(seconds);
     AppError::TooManyAttempts { seconds }
+}
+
+/// The address this request came from, as the sign-in limits may believe it.
+pub fn client_address(shop: &ShopContext) -> Option<std::net::IpAddr> {
+    use_context::<axum::http::request::Parts>()
+        .and_then(|parts| shop.sign_in_limits.client_address(&parts))
 }
 
 /// A 401 asking the person to sign in.
@@ -269,10 +271,15 @@ pub fn invalid(message: impl Into<String>) -> AppError {
 /// A 503 + Retry-After: a retry in a few seconds may work.
 fn unavailable() -> AppError {
     set_status(StatusCode::SERVICE_UNAVAILABLE);
-    if let Some(response) = use_context::<ResponseOptions>().filter(|_| !is_plain_form_post()) {
-        response.insert_header(header::RETRY_AFTER, HeaderValue::from_static("2"));
-    }
+    set_retry_after(2);
     AppError::Busy
+}
+
+/// `Retry-After: seconds`, except on a plain form post (answered with a redirect).
+fn set_retry_after(seconds: u64) {
+    if let Some(response) = use_context::<ResponseOptions>().filter(|_| !is_plain_form_post()) {
+        response.insert_header(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
 }
 
 /// True when `err` says the database could not be reached or dropped the connection (a restart,

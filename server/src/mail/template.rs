@@ -56,7 +56,7 @@ pub fn render(kind: &str, values: &BTreeMap<String, String>) -> Result<RenderedE
             v.replace(['\r', '\n'], " ")
         })?,
         text: fill(kind, text, values, str::to_owned)?,
-        html: fill(kind, html, values, escape_html)?,
+        html: fill(kind, html, values, app::ui::escape_html)?,
     })
 }
 
@@ -85,21 +85,6 @@ fn fill(
     }
     out.push_str(rest);
     Ok(out)
-}
-
-fn escape_html(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

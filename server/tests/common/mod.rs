@@ -172,3 +172,90 @@ pub async fn signed_in(app: &TestApp, pool: &PgPool, email: &str, staff: bool) -
         .expect("sign in");
     session_cookie(response.headers()).expect("signing in sets the session cookie")
 }
+
+/// Every file below `dir`, sorted.
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.path().is_dir() {
+            out.extend(files_under(&entry.path()));
+        } else {
+            out.push(entry.path());
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The date `days` from today, as the booking form writes it.
+pub fn day(days: i64) -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(days)).to_string()
+}
+
+/// `value` percent-encoded for a query string or a form body.
+pub fn url_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Form fields, `application/x-www-form-urlencoded`.
+pub fn form_body(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}", url_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The booking form's fields for `slug`: two days from `start` days ahead, 10:00 to 10:00.
+pub fn booking_fields(slug: &str, start: i64) -> Vec<(&'static str, String)> {
+    vec![
+        ("slug", slug.to_owned()),
+        ("start_date", day(start)),
+        ("start_time", "10:00".to_owned()),
+        ("end_date", day(start + 2)),
+        ("end_time", "10:00".to_owned()),
+    ]
+}
+
+/// Owned form fields as the borrowed pairs [`form_body`] and [`post_form`] take.
+pub fn borrowed<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// POSTs form fields to `path` (a server function's URL, say), with the session cookie if any.
+pub async fn post_form(
+    app: &TestApp,
+    path: &str,
+    fields: &[(&str, &str)],
+    cookie: Option<&str>,
+) -> reqwest::Response {
+    let mut request = app
+        .client
+        .post(app.url(path))
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(form_body(fields));
+    if let Some(cookie) = cookie {
+        request = request.header(reqwest::header::COOKIE, cookie);
+    }
+    request.send().await.expect("POST")
+}
+
+/// GETs `path` with the session cookie if any: the status and the body.
+pub async fn get_page(app: &TestApp, path: &str, cookie: Option<&str>) -> (u16, String) {
+    let mut request = app.client.get(app.url(path));
+    if let Some(cookie) = cookie {
+        request = request.header(reqwest::header::COOKIE, cookie);
+    }
+    let response = request.send().await.expect("GET");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
